@@ -1,0 +1,42 @@
+# ingestd — the two set-up commands are `make run` and `make test`.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+BIN      := bin/ingestd
+FUZZTIME ?= 5s
+
+.PHONY: run build test vet fmt-check unit fuzz bench bench-compare loadtest clean
+
+run:
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/ingestd serve
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ingestd
+
+# The whole suite as CI runs it: format, vet, unit + integration + end-to-end tests under the
+# race detector, the allocation tests (which need a build without -race), and each fuzz target
+# for a few seconds.
+test: fmt-check vet unit fuzz
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'Alloc' ./...
+
+fuzz:
+	$(GO) test ./core/decode -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME)
+
+bench:
+	$(GO) test ./bench -run '^$$' -bench . -benchmem
+
+loadtest: build
+	$(GO) run ./bench/loadtest -bin $(BIN)
+
+clean:
+	rm -rf bin data

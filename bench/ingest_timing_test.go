@@ -1,0 +1,76 @@
+package bench
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+// BenchmarkIngest sends each workload through Engine.Handler, one request context per
+// goroutine, and stops the clock when the discard sink has written every event: the handler,
+// the ring, the shard worker, the sink batch and WriteBatch are all inside the measurement.
+func BenchmarkIngest(b *testing.B) {
+	for _, w := range workloads() {
+		b.Run(w.name, func(b *testing.B) {
+			eng := startEngine(b, 10000, 4<<20)
+			start := discarded.Load()
+			b.SetBytes(int64(len(w.body)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := w.requestCtx()
+				for pb.Next() {
+					ctx.Response.Reset()
+					eng.Handler(ctx)
+					// Fatal must not be called from RunParallel's goroutines.
+					if code := ctx.Response.StatusCode(); code != fasthttp.StatusOK {
+						b.Errorf("status %d: %s", code, ctx.Response.Body())
+						return
+					}
+				}
+			})
+			if b.Failed() {
+				b.FailNow()
+			}
+			sent := int64(b.N) * int64(w.events)
+			waitCount(b, func() int64 { return discarded.Load() - start }, sent)
+			b.StopTimer()
+			b.ReportMetric(float64(sent)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkBaseline sends the same workloads through Baseline.ServeHTTP, with a new request and
+// response recorder per call as net/http would make, and stops the clock when its writer has
+// written every event.
+func BenchmarkBaseline(b *testing.B) {
+	for _, w := range workloads() {
+		b.Run(w.name, func(b *testing.B) {
+			bl := NewBaseline(benchToken, benchStream)
+			b.Cleanup(bl.Close)
+			b.SetBytes(int64(len(w.body)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				h := w.header()
+				for pb.Next() {
+					rec := httptest.NewRecorder()
+					bl.ServeHTTP(rec, w.httpRequest(h))
+					if rec.Code != http.StatusOK {
+						b.Errorf("status %d: %s", rec.Code, rec.Body)
+						return
+					}
+				}
+			})
+			if b.Failed() {
+				b.FailNow()
+			}
+			sent := int64(b.N) * int64(w.events)
+			waitCount(b, bl.Count, sent)
+			b.StopTimer()
+			b.ReportMetric(float64(sent)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}

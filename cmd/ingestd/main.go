@@ -1,0 +1,196 @@
+// Command ingestd runs the ingest server (SPEC §3). It stays thin: flags, config, signals;
+// the engine is github.com/ingestd/ingestd/core.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ingestd/ingestd/core"
+	"github.com/ingestd/ingestd/core/config"
+	_ "github.com/ingestd/ingestd/sinks/all"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const seedEvent = `{"timestamp":"2025-02-12T14:32:15Z","source":"payments-app","event":{"transactionId":"txn_30921","status":"approved","latency_ms":182,"amount":499,"currency":"USD"},"metadata":{"env":"prod","team":"payments"}}`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(args, stdout, stderr)
+	case "validate":
+		return validate(args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "ingestd", version)
+		return 0
+	case "help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "ingestd: unknown command %q\n", cmd)
+		usage(stderr)
+		return 2
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage:
+  ingestd [serve] [--config FILE] [--listen ADDR]   run the server (embedded default config without --config)
+  ingestd validate --config FILE                    check a config; prints file:line: key: message per mistake
+  ingestd version                                   print the version
+`)
+}
+
+func validate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config file to check")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *path == "" {
+		fmt.Fprintln(stderr, "ingestd validate: --config FILE is required")
+		return 2
+	}
+	if _, err := config.Load(*path); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", *path)
+	return 0
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config file (default: the embedded default config)")
+	listen := fs.String("listen", "", "listen address, overriding server.listen")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	var cfg *config.Config
+	var token string
+	var err error
+	if *path == "" {
+		cfg, token, err = config.Default()
+	} else {
+		cfg, err = config.Load(*path)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if *listen != "" {
+		cfg.Server.Listen = *listen
+	}
+
+	ctx := context.Background()
+	eng, err := core.New(ctx, cfg, core.WithLogger(log))
+	if err != nil {
+		log.Error("starting", "err", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		log.Error("listening", "err", err)
+		_ = eng.Shutdown(ctx)
+		return 1
+	}
+	addr := ln.Addr().String()
+	log.Info("ingestd ready", "version", version, "listen", addr, "config", cfg.File)
+	if *path == "" {
+		printTryIt(stdout, addr, token, cfg.Streams[0].ID)
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- eng.Serve(ln) }()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+wait:
+	for {
+		select {
+		case err := <-served:
+			if err != nil {
+				log.Error("serving", "err", err)
+				_ = eng.Shutdown(ctx)
+				return 1
+			}
+			break wait
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				reload(ctx, eng, *path, *listen, log)
+				continue
+			}
+			log.Info("draining", "signal", sig.String(), "grace_period", cfg.Server.GracePeriod)
+			break wait
+		}
+	}
+	sctx, cancel := context.WithTimeout(ctx, cfg.Server.GracePeriod)
+	defer cancel()
+	if err := eng.Shutdown(sctx); err != nil {
+		log.Error("shutdown incomplete", "err", err)
+		return 1
+	}
+	if err := <-served; err != nil && !errors.Is(err, net.ErrClosed) {
+		log.Error("serving", "err", err)
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// reload re-reads the config file and swaps it in; on any error the running config stays.
+func reload(ctx context.Context, eng *core.Engine, path, listen string, log *slog.Logger) {
+	if path == "" {
+		log.Warn("SIGHUP ignored: running on the embedded default config")
+		return
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		log.Error("reload refused: the config has errors; the running config stays", "err", err)
+		return
+	}
+	if listen != "" {
+		cfg.Server.Listen = listen
+	}
+	rctx, cancel := context.WithTimeout(ctx, cfg.Server.GracePeriod)
+	defer cancel()
+	if err := eng.Reload(rctx, cfg); err != nil {
+		log.Error("reload failed", "err", err)
+		return
+	}
+	log.Info("config reloaded", "config", path)
+}
+
+func printTryIt(w io.Writer, addr, token, streamID string) {
+	fmt.Fprintf(w, `
+ingestd is running on the embedded default config; events are stored under ./data.
+Send the example event:
+
+curl -sS -X POST "http://%s/v1/streams/ingest" \
+  -H "Authorization: Bearer %s" \
+  -H "Content-Type: application/json" \
+  -H "X-Stream-Id: %s" \
+  -d '%s'
+
+`, addr, token, streamID, seedEvent)
+}

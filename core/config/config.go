@@ -1,0 +1,108 @@
+// Package config loads and checks ingestd's YAML configuration (SPEC §2): strict decoding
+// (unknown keys are errors), ${ENV} substitution, defaults from named constants, and errors that
+// name the file, the line and the key.
+package config
+
+import (
+	"time"
+
+	"github.com/ingestd/ingestd/sinks"
+)
+
+// Defaults (SPEC §2 and §3).
+const (
+	DefaultListen              = "127.0.0.1:8080"
+	DefaultMaxPayloadBytes     = 1 << 20
+	DefaultMaxEventsPerRequest = 10000
+	DefaultMaxDepth            = 64
+	DefaultQueueSize           = 4096 // requests per shard ring
+	DefaultMaxQueueBytes       = 256 << 20
+	DefaultMaxHeaderBytes      = 8192
+	DefaultReadTimeout         = 10 * time.Second
+	DefaultWriteTimeout        = 10 * time.Second
+	DefaultIdleTimeout         = 60 * time.Second
+	DefaultGracePeriod         = 30 * time.Second
+	DefaultBatchMaxEvents      = 10000
+	DefaultBatchMaxBytes       = 4 << 20
+	DefaultBatchMaxAge         = time.Second
+	DefaultStreamID            = "a0c3b4de-1923-4ff1-8dba-f92ad912d20f"
+)
+
+// Config is a whole, checked configuration.
+type Config struct {
+	Server  Server   `yaml:"server"`
+	Tokens  []Token  `yaml:"tokens"`
+	Streams []Stream `yaml:"streams"`
+	Sinks   []Sink   `yaml:"sinks"`
+
+	// File is where the config came from ("<embedded>" for the default); used in messages.
+	File string `yaml:"-"`
+}
+
+// Server holds the front end's settings and limits.
+type Server struct {
+	Listen              string        `yaml:"listen"`
+	MaxPayloadBytes     int           `yaml:"max_payload_bytes"`
+	MaxEventsPerRequest int           `yaml:"max_events_per_request"`
+	MaxDepth            int           `yaml:"max_depth"`
+	MaxHeaderBytes      int           `yaml:"max_header_bytes"`
+	Shards              int           `yaml:"shards"`          // 0 = GOMAXPROCS
+	QueueSize           int           `yaml:"queue_size"`      // requests per shard ring, rounded up to a power of two
+	MaxQueueBytes       int           `yaml:"max_queue_bytes"` // decoded bytes held by queued requests, all shards together
+	ReadTimeout         time.Duration `yaml:"read_timeout"`
+	WriteTimeout        time.Duration `yaml:"write_timeout"`
+	IdleTimeout         time.Duration `yaml:"idle_timeout"`
+	GracePeriod         time.Duration `yaml:"grace_period"`
+}
+
+// Token is one API token. Secret is never kept in plain text once loaded: Hash is the SHA-256 of
+// the token, from a plain value, a ${ENV} reference, or a `sha256:<hex>` literal.
+type Token struct {
+	Name      string     `yaml:"name"`
+	Secret    string     `yaml:"token"`
+	Streams   []string   `yaml:"streams"`
+	ExpiresAt time.Time  `yaml:"expires_at"` // zero = never
+	RateLimit *RateLimit `yaml:"rate_limit"`
+
+	Hash [32]byte `yaml:"-"` // filled by Load; Secret is cleared
+}
+
+// RateLimit is a token bucket over events.
+type RateLimit struct {
+	EventsPerSecond float64 `yaml:"events_per_second"`
+	Burst           int     `yaml:"burst"` // 0 = one second's worth of events
+}
+
+// Stream is one ingest target.
+type Stream struct {
+	ID        string     `yaml:"id"`
+	Name      string     `yaml:"name"`
+	RateLimit *RateLimit `yaml:"rate_limit"`
+	Sinks     []string   `yaml:"sinks"`
+}
+
+// Key is how the stream is named in metrics and sink paths: its name, else its id.
+func (s *Stream) Key() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return s.ID
+}
+
+// Sink is one destination: the fields every sink has, plus the type's own options.
+type Sink struct {
+	Name  string `yaml:"name"`
+	Type  string `yaml:"type"`
+	Batch Batch  `yaml:"batch"`
+
+	// Options is the sink type's own block (every other key of the entry), decoded into the
+	// struct its registration provides.
+	Options sinks.Options `yaml:"-"`
+}
+
+// Batch bounds a sink's batches; a batch is flushed when any bound is reached.
+type Batch struct {
+	MaxEvents int           `yaml:"max_events"`
+	MaxBytes  int           `yaml:"max_bytes"`
+	MaxAge    time.Duration `yaml:"max_age"`
+}

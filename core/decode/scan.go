@@ -1,0 +1,238 @@
+package decode
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// The structural scanner. Each function takes the input and an offset and returns the offset
+// after what it scanned, or -1 after recording the error with fail. Input has already passed
+// UTF-8 validation, so bytes >= 0x80 need no attention: outside strings they are plain errors.
+
+func (s *Scanner) fail(k errKind, pos int) int {
+	s.ek, s.ePos = k, pos
+	return -1
+}
+
+// ws skips JSON whitespace. The check for a non-space byte is kept small enough to inline,
+// since most calls find no whitespace at all.
+func (s *Scanner) ws(b []byte, i int) int {
+	if i < len(b) && b[i] > ' ' {
+		return i
+	}
+	return s.wsSlow(b, i)
+}
+
+func (s *Scanner) wsSlow(b []byte, i int) int {
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case ' ', '\t':
+		case '\n', '\r':
+			s.nl = true
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// value scans one JSON value at b[i]; depth is the nesting level of the container holding it.
+func (s *Scanner) value(b []byte, i, depth int) int {
+	if i >= len(b) {
+		return s.fail(ekValue, i)
+	}
+	switch c := b[i]; c {
+	case '"':
+		i, _ = s.str(b, i)
+		return i
+	case '{':
+		return s.object(b, i, depth+1)
+	case '[':
+		return s.list(b, i, depth+1)
+	case 't':
+		return s.lit(b, i, "true")
+	case 'f':
+		return s.lit(b, i, "false")
+	case 'n':
+		return s.lit(b, i, "null")
+	default:
+		if c == '-' || c-'0' <= 9 {
+			return s.num(b, i)
+		}
+		return s.fail(ekValue, i)
+	}
+}
+
+// object scans the object at b[i] == '{', which sits at nesting level depth.
+func (s *Scanner) object(b []byte, i, depth int) int {
+	if depth > s.maxDepth {
+		return s.fail(ekDepth, i)
+	}
+	i = s.ws(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return s.fail(ekKey, i)
+		}
+		if i, _ = s.str(b, i); i < 0 {
+			return -1
+		}
+		if i = s.ws(b, i); i >= len(b) || b[i] != ':' {
+			return s.fail(ekColon, i)
+		}
+		if i = s.value(b, s.ws(b, i+1), depth); i < 0 {
+			return -1
+		}
+		if i = s.ws(b, i); i >= len(b) {
+			return s.fail(ekObjEnd, i)
+		}
+		switch b[i] {
+		case ',':
+			i = s.ws(b, i+1)
+		case '}':
+			return i + 1
+		default:
+			return s.fail(ekObjEnd, i)
+		}
+	}
+}
+
+// list scans the array at b[i] == '[', which sits at nesting level depth.
+func (s *Scanner) list(b []byte, i, depth int) int {
+	if depth > s.maxDepth {
+		return s.fail(ekDepth, i)
+	}
+	i = s.ws(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1
+	}
+	for {
+		if i = s.value(b, i, depth); i < 0 {
+			return -1
+		}
+		if i = s.ws(b, i); i >= len(b) {
+			return s.fail(ekArrEnd, i)
+		}
+		switch b[i] {
+		case ',':
+			i = s.ws(b, i+1)
+		case ']':
+			return i + 1
+		default:
+			return s.fail(ekArrEnd, i)
+		}
+	}
+}
+
+func (s *Scanner) lit(b []byte, i int, word string) int {
+	if len(b)-i >= len(word) && string(b[i:i+len(word)]) == word {
+		return i + len(word)
+	}
+	return s.fail(ekLiteral, i)
+}
+
+// num scans a number per the JSON grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *Scanner) num(b []byte, i int) int {
+	start := i
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(b) || b[i]-'0' > 9:
+		return s.fail(ekNumber, start)
+	case b[i] == '0':
+		// A leading zero may not be followed by more digits.
+		if i++; i < len(b) && b[i]-'0' <= 9 {
+			return s.fail(ekNumber, start)
+		}
+	default:
+		i = digits(b, i+1)
+	}
+	if i < len(b) && b[i] == '.' {
+		if i++; i >= len(b) || b[i]-'0' > 9 {
+			return s.fail(ekNumber, start)
+		}
+		i = digits(b, i+1)
+	}
+	if i < len(b) && b[i]|0x20 == 'e' {
+		if i++; i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i]-'0' > 9 {
+			return s.fail(ekNumber, start)
+		}
+		i = digits(b, i+1)
+	}
+	return i
+}
+
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i]-'0' <= 9 {
+		i++
+	}
+	return i
+}
+
+// str scans the string at b[i] == '"' and reports whether it holds escapes.
+func (s *Scanner) str(b []byte, i int) (int, bool) {
+	esc := false
+	i++
+	for {
+		if i = special(b, i); i >= len(b) {
+			return s.fail(ekString, i), esc
+		}
+		switch b[i] {
+		case '"':
+			return i + 1, esc
+		case '\\':
+			esc = true
+			if i+1 >= len(b) {
+				return s.fail(ekString, i+1), esc
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return s.fail(ekEscape, i), esc
+				}
+				i += 6
+			default:
+				return s.fail(ekEscape, i), esc
+			}
+		default:
+			return s.fail(ekCtrl, i), esc
+		}
+	}
+}
+
+func isHex(c byte) bool { return c-'0' <= 9 || (c|0x20)-'a' <= 5 }
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// special returns the offset of the first '"', '\\' or control byte at or after i, or len(b).
+// It tests eight bytes at a time: for each pattern, (x - lsb) &^ x & msb flags the bytes of x
+// that are zero (or, for x = w, below 0x20). Borrows can raise false flags only above a true
+// one, so the lowest flag is exact.
+func special(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		q := w ^ (lsb * '"')
+		e := w ^ (lsb * '\\')
+		m := ((q - lsb) &^ q) | ((e - lsb) &^ e) | ((w - lsb*0x20) &^ w)
+		if m &= msb; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
+			return i
+		}
+	}
+	return i
+}

@@ -1,0 +1,348 @@
+// Package core is the ingestd engine as a library: New builds an engine from a checked config,
+// Serve answers the ingest API on a listener, Reload swaps in a new config without losing
+// events, Shutdown drains it. cmd/ingestd is a thin shell around it, and another Go program can
+// embed it the same way.
+//
+// The data path, one way through:
+//
+//	fasthttp handler ─ decode (decompress, validate and index in one pass) into a pooled unit
+//	  └─ TryPush onto one shard's ring (round robin, so one hot stream uses every shard)
+//	shard worker ─ appends each event, with stream_id/received_at/timestamp added, to the
+//	  batch of every sink its stream routes to; flushes on max_events, max_bytes or max_age
+//	sink delivery ─ an ants pool per sink calls Sink.WriteBatch, retrying until delivered
+//
+// Ownership: a unit belongs to the handler until TryPush succeeds, then to the shard worker,
+// which releases it after copying its events into batches. A batch belongs to its shard until
+// flushed, then to the sink's delivery pool, which puts it back in the batch pool.
+//
+// Everything built from tokens, streams and sinks lives in a generation. A reload builds a new
+// generation, makes it current, waits for the requests still using the old one, then drains the
+// old one exactly as Shutdown drains the last.
+package core
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"reflect"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+
+	"github.com/ingestd/ingestd/core/config"
+	"github.com/ingestd/ingestd/core/decode"
+	"github.com/ingestd/ingestd/core/ratelimit"
+)
+
+// Engine is one running ingest service.
+type Engine struct {
+	server config.Server // fixed for the engine's life; Reload refuses to change it
+	log    *slog.Logger
+	met    *metrics
+	http   *fasthttp.Server
+	decomp *decode.Decompressor
+
+	gen      atomic.Pointer[generation]
+	reloadMu sync.Mutex
+
+	units   sync.Pool
+	queued  atomic.Int64 // decoded bytes held by units, all generations together
+	unknown *streamMetrics
+
+	draining atomic.Bool
+	stopped  chan struct{} // closed when Shutdown has finished
+	once     sync.Once
+
+	metricsOnce  sync.Once
+	metricsServe fasthttp.RequestHandler
+}
+
+// generation is what one config's tokens, streams and sinks turn into.
+type generation struct {
+	cfg         *config.Config
+	tokens      map[[sha256.Size]byte]*token
+	streams     map[string]*stream
+	sinks       []*sinkRunner
+	bindings    int           // (stream, sink) pairs; each shard keeps one open batch per pair
+	bindingSink []*sinkRunner // the sink of each binding
+	shards      []*shard
+	next        atomic.Uint32 // round-robin shard cursor
+	inflight    atomic.Int64  // requests that took this generation and have not finished
+	workers     sync.WaitGroup
+	stopTick    chan struct{}
+}
+
+type token struct {
+	digest    [sha256.Size]byte
+	name      string
+	all       bool
+	streams   map[string]struct{}
+	expiresAt int64 // Unix nanoseconds; 0 = never
+	limit     *ratelimit.Bucket
+}
+
+type stream struct {
+	id       string
+	key      string
+	idJSON   []byte // the id as a JSON string, ready to append
+	limit    *ratelimit.Bucket
+	bindings []int // indexes into each shard's open batches, one per sink of the stream
+	sinkOf   []*sinkRunner
+	met      *streamMetrics
+}
+
+// Option adjusts an engine at construction.
+type Option func(*Engine)
+
+// WithLogger sets the logger (default: slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
+
+// New builds an engine from a config that config.Load or config.Parse has checked. Sinks are
+// created and connected and shard workers started here; nothing listens until Serve.
+func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Engine, error) {
+	e := &Engine{
+		server:  cfg.Server,
+		log:     slog.Default(),
+		met:     newMetrics(),
+		stopped: make(chan struct{}),
+		decomp:  decode.NewDecompressor(cfg.Server.MaxPayloadBytes),
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	e.unknown = e.met.forStream(unknownStream)
+	e.units.New = func() any { return new(unit) }
+	g, err := e.build(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	e.gen.Store(g)
+	e.http = &fasthttp.Server{
+		Handler:                      e.Handler,
+		ErrorHandler:                 e.serverError,
+		Name:                         "ingestd",
+		ReadTimeout:                  cfg.Server.ReadTimeout,
+		WriteTimeout:                 cfg.Server.WriteTimeout,
+		IdleTimeout:                  cfg.Server.IdleTimeout,
+		MaxRequestBodySize:           cfg.Server.MaxPayloadBytes,
+		ReadBufferSize:               cfg.Server.MaxHeaderBytes,
+		DisablePreParseMultipartForm: true,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
+		Logger:                       fasthttpLogger{e.log},
+	}
+	return e, nil
+}
+
+// build turns cfg into a running generation: sinks connected, shard workers started.
+func (e *Engine) build(ctx context.Context, cfg *config.Config) (*generation, error) {
+	g := &generation{
+		cfg:      cfg,
+		tokens:   map[[sha256.Size]byte]*token{},
+		streams:  map[string]*stream{},
+		stopTick: make(chan struct{}),
+	}
+	for i := range cfg.Tokens {
+		t := &cfg.Tokens[i]
+		tk := &token{digest: t.Hash, name: t.Name, streams: map[string]struct{}{}}
+		for _, s := range t.Streams {
+			tk.all = tk.all || s == "*"
+			tk.streams[s] = struct{}{}
+		}
+		if !t.ExpiresAt.IsZero() {
+			tk.expiresAt = t.ExpiresAt.UnixNano()
+		}
+		if t.RateLimit != nil {
+			tk.limit = ratelimit.New(t.RateLimit.EventsPerSecond, t.RateLimit.Burst)
+		}
+		g.tokens[t.Hash] = tk
+	}
+	byName := map[string]*sinkRunner{}
+	for i := range cfg.Sinks {
+		sr, err := newSinkRunner(ctx, e, &cfg.Sinks[i])
+		if err != nil {
+			g.closeSinks(ctx, e.log)
+			return nil, err
+		}
+		g.sinks = append(g.sinks, sr)
+		byName[sr.name] = sr
+	}
+	for i := range cfg.Streams {
+		s := &cfg.Streams[i]
+		st := &stream{id: s.ID, key: s.Key(), idJSON: strconv.AppendQuote(nil, s.ID), met: e.met.forStream(s.Key())}
+		if s.RateLimit != nil {
+			st.limit = ratelimit.New(s.RateLimit.EventsPerSecond, s.RateLimit.Burst)
+		}
+		for _, name := range s.Sinks {
+			st.bindings = append(st.bindings, g.bindings)
+			st.sinkOf = append(st.sinkOf, byName[name])
+			g.bindingSink = append(g.bindingSink, byName[name])
+			g.bindings++
+		}
+		g.streams[s.ID] = st
+	}
+	n := cfg.Server.Shards
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	for i := 0; i < n; i++ {
+		g.shards = append(g.shards, newShard(e, g, i))
+	}
+	for _, sh := range g.shards {
+		g.workers.Add(1)
+		go sh.run()
+	}
+	go g.tick(tickInterval(cfg))
+	return g, nil
+}
+
+// tickInterval is how often shards look for batches past max_age: a quarter of the shortest
+// max_age, within [10ms, 1s].
+func tickInterval(cfg *config.Config) time.Duration {
+	d := time.Second
+	for _, s := range cfg.Sinks {
+		if q := s.Batch.MaxAge / 4; q < d {
+			d = q
+		}
+	}
+	return max(d, 10*time.Millisecond)
+}
+
+// tick asks every shard to flush old batches. A full ring is skipped: its worker is busy and
+// checks batch ages after every unit anyway.
+func (g *generation) tick(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.stopTick:
+			return
+		case <-t.C:
+			for _, sh := range g.shards {
+				sh.ring.TryPush(tickUnit)
+			}
+		}
+	}
+}
+
+// acquire returns the current generation with a reference a request holds until release.
+// Loading and counting are re-checked so that a reload never drains a generation a request is
+// about to push into.
+func (e *Engine) acquire() *generation {
+	for {
+		g := e.gen.Load()
+		g.inflight.Add(1)
+		if e.gen.Load() == g {
+			return g
+		}
+		g.inflight.Add(-1)
+	}
+}
+
+// drain stops g: waits for its requests, closes its rings, lets workers flush every open batch,
+// waits for the sinks to deliver and closes them. Undelivered events at ctx's end are counted
+// as dropped (reason "shutdown").
+func (e *Engine) drain(ctx context.Context, g *generation) error {
+	for g.inflight.Load() > 0 && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	close(g.stopTick)
+	for _, sh := range g.shards {
+		sh.ring.Close()
+	}
+	workersDone := make(chan struct{})
+	go func() { g.workers.Wait(); close(workersDone) }()
+	var err error
+	select {
+	case <-workersDone:
+	case <-ctx.Done():
+		err = fmt.Errorf("shards did not drain in time: %w", ctx.Err())
+	}
+	for _, sr := range g.sinks {
+		if derr := sr.drain(ctx); derr != nil && err == nil {
+			err = derr
+		}
+	}
+	g.closeSinks(ctx, e.log)
+	return err
+}
+
+func (g *generation) closeSinks(ctx context.Context, log *slog.Logger) {
+	for _, sr := range g.sinks {
+		if err := sr.sink.Close(ctx); err != nil {
+			log.Error("closing sink", "sink", sr.name, "err", err)
+		}
+	}
+}
+
+// Serve answers on ln until Shutdown. It returns nil after a clean shutdown.
+func (e *Engine) Serve(ln net.Listener) error {
+	err := e.http.Serve(ln)
+	if e.draining.Load() {
+		return nil
+	}
+	return err
+}
+
+// Ready reports whether the engine accepts events (what /readyz answers).
+func (e *Engine) Ready() bool { return !e.draining.Load() }
+
+// ErrServerChanged is returned by Reload when the new config changes the server section.
+var ErrServerChanged = errors.New("the server section (listen address, limits, timeouts) changes only with a restart")
+
+// Reload makes cfg current: tokens, streams, routes and sinks. Requests keep being answered
+// throughout; events accepted under the old config are delivered by the old sinks before they
+// close. If the new sinks cannot be built (a sink fails to connect), the old config stays.
+func (e *Engine) Reload(ctx context.Context, cfg *config.Config) error {
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	if e.draining.Load() {
+		return errors.New("ingestd is shutting down")
+	}
+	if !reflect.DeepEqual(cfg.Server, e.server) {
+		return ErrServerChanged
+	}
+	g, err := e.build(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	old := e.gen.Swap(g)
+	return e.drain(ctx, old)
+}
+
+// Shutdown stops accepting requests (readyz turns 503, ingest answers 503 overloaded), waits
+// for requests in flight, drains every ring, flushes every batch, waits for the sinks to deliver
+// and closes them. If ctx ends first, what is left is counted as dropped and Shutdown returns an
+// error.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	var err error
+	e.once.Do(func() {
+		e.reloadMu.Lock()
+		defer e.reloadMu.Unlock()
+		e.draining.Store(true)
+		// Serve may never have run (embedded use of Handler); ShutdownWithContext copes.
+		if serr := e.http.ShutdownWithContext(ctx); serr != nil && !errors.Is(serr, context.DeadlineExceeded) {
+			e.log.Warn("closing listener", "err", serr)
+		}
+		err = e.drain(ctx, e.gen.Load())
+		close(e.stopped)
+	})
+	return err
+}
+
+// Metrics returns the engine's Prometheus registry, for embedding programs that serve their own.
+func (e *Engine) Metrics() prometheus.Gatherer { return e.met.reg }
+
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) {
+	f.l.Debug(fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,122 @@
+package core
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ingestd/ingestd/ringbuf"
+	"github.com/ingestd/ingestd/sinks"
+)
+
+// shard is one ring and the worker goroutine that owns it. The worker alone touches the
+// shard's open batches, so appending needs no lock.
+type shard struct {
+	e       *Engine
+	g       *generation
+	ring    *ringbuf.Ring[*unit]
+	depth   prometheus.Gauge
+	open    []openBatch // one per (stream, sink) binding
+	scratch []byte      // one stored line, when a stream has several sinks
+}
+
+type openBatch struct {
+	b     *sinks.Batch
+	first int64 // Unix nanoseconds when the first event of b arrived
+}
+
+func newShard(e *Engine, g *generation, id int) *shard {
+	return &shard{
+		e:     e,
+		g:     g,
+		ring:  ringbuf.New[*unit](e.server.QueueSize),
+		depth: e.met.queueDepth.WithLabelValues(strconv.Itoa(id)),
+		open:  make([]openBatch, g.bindings),
+	}
+}
+
+// run is the worker loop: take units until the ring is closed and empty, then flush.
+func (sh *shard) run() {
+	defer sh.g.workers.Done()
+	for {
+		u, ok := sh.ring.Pop()
+		sh.depth.Set(float64(sh.ring.Len()))
+		if !ok {
+			sh.flushAll()
+			return
+		}
+		if u == tickUnit {
+			sh.flushOld(time.Now().UnixNano())
+			continue
+		}
+		sh.process(u)
+		sh.flushOld(u.received)
+		sh.e.release(u)
+	}
+}
+
+// process appends every event of u to the open batch of each sink its stream routes to. With
+// one sink the line is built straight into the batch; with several it is built once and copied.
+func (sh *shard) process(u *unit) {
+	st := u.stream
+	events := u.scan.Events
+	for i := range events {
+		ev := &events[i]
+		if len(st.bindings) == 1 {
+			ob := sh.batch(st, 0, u.received)
+			ob.b.Data = appendStored(ob.b.Data, u.body, ev, st.idJSON, u.receivedJSON)
+			sh.added(st, 0, ob)
+			continue
+		}
+		sh.scratch = appendStored(sh.scratch[:0], u.body, ev, st.idJSON, u.receivedJSON)
+		for j := range st.bindings {
+			ob := sh.batch(st, j, u.received)
+			ob.b.Data = append(ob.b.Data, sh.scratch...)
+			sh.added(st, j, ob)
+		}
+	}
+}
+
+// batch returns the open batch of binding j of stream st, opening one when needed. Callers
+// append one line to it, then call added.
+func (sh *shard) batch(st *stream, j int, received int64) *openBatch {
+	ob := &sh.open[st.bindings[j]]
+	if ob.b == nil {
+		ob.b = st.sinkOf[j].newBatch(st)
+		ob.b.ReceivedAt = received
+		ob.first = received
+	}
+	return ob
+}
+
+// added counts one line in binding j and flushes the batch when it reached max_events or
+// max_bytes (so a batch exceeds max_bytes by at most one event).
+func (sh *shard) added(st *stream, j int, ob *openBatch) {
+	ob.b.Events++
+	sr := st.sinkOf[j]
+	if ob.b.Events >= sr.bounds.MaxEvents || len(ob.b.Data) >= sr.bounds.MaxBytes {
+		sr.deliver(ob.b)
+		ob.b = nil
+	}
+}
+
+// flushOld hands over every batch whose first event is older than its sink's max_age.
+func (sh *shard) flushOld(now int64) {
+	for i := range sh.open {
+		ob := &sh.open[i]
+		if ob.b != nil && now-ob.first >= int64(sh.g.bindingSink[i].bounds.MaxAge) {
+			sh.g.bindingSink[i].deliver(ob.b)
+			ob.b = nil
+		}
+	}
+}
+
+func (sh *shard) flushAll() {
+	for i := range sh.open {
+		if ob := &sh.open[i]; ob.b != nil {
+			sh.g.bindingSink[i].deliver(ob.b)
+			ob.b = nil
+		}
+	}
+}

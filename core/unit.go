@@ -1,0 +1,57 @@
+package core
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/ingestd/ingestd/core/decode"
+)
+
+// unit is one accepted request on its way through a shard: the decoded body, the index of its
+// events and the facts the worker adds. Units are pooled and reference-counted; the scanner's
+// Event slice and the body buffer keep their capacity across uses, which is what makes the
+// steady state allocation-free.
+type unit struct {
+	refs     atomic.Int32
+	body     []byte
+	scan     decode.Scanner
+	stream   *stream
+	received int64 // Unix nanoseconds
+	// receivedJSON is received as a quoted RFC 3339 UTC string with nanoseconds, formatted
+	// once per request and appended to every event.
+	receivedJSON []byte
+}
+
+// tickUnit is a marker pushed onto rings to make idle workers flush batches past max_age.
+var tickUnit = new(unit)
+
+const receivedLayout = `"2006-01-02T15:04:05.000000000Z"`
+
+func (e *Engine) acquireUnit() *unit {
+	u := e.units.Get().(*unit)
+	u.refs.Store(1)
+	return u
+}
+
+// stamp records the receive time.
+func (u *unit) stamp(now time.Time) {
+	u.received = now.UnixNano()
+	u.receivedJSON = now.UTC().AppendFormat(u.receivedJSON[:0], receivedLayout)
+}
+
+// release drops one reference; the last one returns the unit to the pool. Bodies that grew past
+// maxPooledBody are not kept, so one huge request does not pin its memory forever.
+func (e *Engine) release(u *unit) {
+	if u.refs.Add(-1) != 0 {
+		return
+	}
+	e.queued.Add(-int64(len(u.body)))
+	u.stream = nil
+	if cap(u.body) > maxPooledBody {
+		u.body = nil
+	}
+	u.body = u.body[:0]
+	e.units.Put(u)
+}
+
+const maxPooledBody = 4 << 20

@@ -1,0 +1,9 @@
+// Package all compiles every sink type into a binary. Importing it for its side effects runs
+// each sink package's init, which registers the type with package sinks, so cmd/ingestd needs
+// this one import however many sink types exist. A new sink package is added here.
+package all
+
+import (
+	_ "github.com/ingestd/ingestd/sinks/file"   // type "file"
+	_ "github.com/ingestd/ingestd/sinks/stdout" // type "stdout"
+)
