@@ -107,8 +107,6 @@ type requestError struct {
 	detail string
 }
 
-func (e *requestError) Error() string { return e.detail }
-
 func reject(status int, code, format string, args ...any) *requestError {
 	return &requestError{status: status, code: code, detail: fmt.Sprintf(format, args...)}
 }
@@ -157,6 +155,7 @@ func (b *Baseline) read(w http.ResponseWriter, r *http.Request) ([]map[string]an
 	if sid == "" {
 		return nil, 0, reject(http.StatusBadRequest, "missing_stream_id", "the X-Stream-Id header is required")
 	}
+	// The token may write to one stream, so any other id is forbidden, as for a scoped token.
 	if sid != b.streamID {
 		return nil, 0, reject(http.StatusForbidden, "forbidden", "this token may not write to stream %q", sid)
 	}
@@ -204,9 +203,9 @@ func (b *Baseline) read(w http.ResponseWriter, r *http.Request) ([]map[string]an
 			"the request carries %d events; the limit is %d", len(events), baselineMaxEvents)
 	}
 	for i, ev := range events {
-		if err := validate(ev); err != nil {
-			err.detail = fmt.Sprintf("event %d: %s", i, err.detail)
-			return nil, 0, err
+		if re := validate(ev); re != nil {
+			re.detail = fmt.Sprintf("event %d: %s", i, re.detail)
+			return nil, 0, re
 		}
 	}
 	return events, len(data), nil
@@ -273,15 +272,12 @@ func notObject(what string, err error) *requestError {
 
 // validate applies the field rules of SPEC §1 to one event.
 func validate(ev map[string]any) *requestError {
-	switch src, ok := ev["source"]; {
-	case !ok:
+	src, ok := ev["source"]
+	if !ok {
 		return reject(http.StatusBadRequest, "missing_field", "the 'source' field is required")
-	case src == nil, src == "":
+	}
+	if s, _ := src.(string); s == "" {
 		return reject(http.StatusBadRequest, "invalid_format", "the 'source' field must be a non-empty string")
-	default:
-		if _, ok := src.(string); !ok {
-			return reject(http.StatusBadRequest, "invalid_format", "the 'source' field must be a non-empty string")
-		}
 	}
 	data, ok := ev["event"]
 	if !ok {

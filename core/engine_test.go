@@ -592,3 +592,21 @@ func TestServerLevelLimits(t *testing.T) {
 		t.Fatalf("big headers: %+v", r)
 	}
 }
+
+func TestSlowRequestGets408(t *testing.T) {
+	te := startEngine(t, "  read_timeout: 200ms", "")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(te.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// headers that never finish: a slow-loris client
+	if _, err := conn.Write([]byte("POST " + IngestPath + " HTTP/1.1\r\nHost: x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	got, _ := io.ReadAll(conn)
+	if !bytes.HasPrefix(got, []byte("HTTP/1.1 408")) || !bytes.Contains(got, []byte(`"error":"request_timeout"`)) {
+		t.Fatalf("slow request answered %q", got)
+	}
+}

@@ -42,9 +42,9 @@ type Event struct {
 	Timestamp Span  // the "timestamp" value, quotes included; empty if absent
 	Time      int64 // Timestamp parsed, Unix nanoseconds UTC; 0 when absent
 	// Cut holds the members named "stream_id" and "received_at" sent by the client, in the
-	// order they appear (ingestd sets these itself). Each span covers the member plus at most
-	// one adjacent comma, chosen so that deleting both spans from Object leaves valid JSON.
-	// Unused entries are zero.
+	// order they appear (ingestd sets these itself). Each span covers the member plus exactly
+	// one adjacent comma, chosen so that deleting both spans from Object leaves valid JSON
+	// (an accepted event always has other members). Unused entries are zero.
 	Cut [2]Span
 	// Newlines reports that Object contains '\n' or '\r'. They can only be insignificant
 	// whitespace, because JSON strings cannot hold raw control characters.
@@ -348,11 +348,10 @@ func (s *Scanner) event(b []byte, i int, ev *Event) int {
 		if end < 0 {
 			return -1
 		}
-		f := fOther
+		key := b[keyStart+1 : end-1]
+		f := fieldOf(key)
 		if esc {
-			f = fieldOfEscaped(b[keyStart+1 : end-1])
-		} else {
-			f = fieldOf(b[keyStart+1 : end-1])
+			f = fieldOfEscaped(key)
 		}
 		if i = s.ws(b, end); i >= len(b) || b[i] != ':' {
 			return s.fail(ekColon, i)
@@ -370,16 +369,15 @@ func (s *Scanner) event(b []byte, i int, ev *Event) int {
 		}
 		took := false
 		if (f == fStreamID || f == fReceivedAt) && ncut < len(ev.Cut) {
-			// Take the comma before the member unless the previous cut member took it; else
-			// the one after it; a member with neither is the last one left, so none is needed.
+			// Take the comma before the member unless the previous cut member took it, else
+			// the one after it. With neither, the object holds cut members only and is
+			// rejected for a missing field.
 			switch {
 			case prevComma >= 0 && !commaTaken:
 				ev.Cut[ncut] = Span{int32(prevComma), int32(vEnd)}
 			case b[i] == ',':
 				ev.Cut[ncut] = Span{int32(keyStart), int32(i + 1)}
 				took = true
-			default:
-				ev.Cut[ncut] = Span{int32(keyStart), int32(vEnd)}
 			}
 			ncut++
 		}

@@ -29,7 +29,12 @@ const (
 
 var encodingNames = [...]string{Identity: "identity", Gzip: "gzip", Zstd: "zstd", Deflate: "deflate"}
 
-func (e Encoding) String() string { return encodingNames[e] }
+func (e Encoding) String() string {
+	if int(e) < len(encodingNames) {
+		return encodingNames[e]
+	}
+	return fmt.Sprintf("Encoding(%d)", e)
+}
 
 // ParseEncoding maps a Content-Encoding header value to an Encoding: "", "identity", "gzip",
 // "x-gzip", "zstd" and "deflate", in any case and with surrounding spaces or tabs. It reports
@@ -190,7 +195,7 @@ func (d *Decompressor) Decompress(dst, src []byte, enc Encoding) ([]byte, error)
 			d.flate.Put(f)
 		}
 	default:
-		return dst, &apierr.Error{Code: apierr.UnsupportedMediaType, Detail: fmt.Sprintf("unsupported Content-Encoding %d", enc)}
+		return dst, &apierr.Error{Code: apierr.UnsupportedMediaType, Detail: "unsupported Content-Encoding " + enc.String()}
 	}
 	if err != nil {
 		return dst, d.wrap(err, enc)

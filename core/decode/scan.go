@@ -176,13 +176,38 @@ func digits(b []byte, i int) int {
 }
 
 // str scans the string at b[i] == '"' and reports whether it holds escapes.
+//
+// It looks for the bytes that end a run of plain string bytes eight at a time. Flipping bit 1
+// maps '"' to 0x20 and keeps control bytes below 0x20, so "below 0x21" finds both; then for
+// x = w ^ (lsb * 0x02), (x - lsb*0x21) &^ x & msb flags those bytes, and (y - lsb) &^ y & msb
+// with y = w ^ (lsb * '\\') flags backslashes. Borrows can raise false flags only above a true
+// one, so the lowest flag is exact. The search is written out here rather than in a helper
+// because most strings are short, and a call per string costs about as much as scanning it.
 func (s *Scanner) str(b []byte, i int) (int, bool) {
 	esc := false
 	i++
 	for {
-		if i = special(b, i); i >= len(b) {
-			return s.fail(ekString, i), esc
+		j := len(b)
+		for ; i+8 <= len(b); i += 8 {
+			w := binary.LittleEndian.Uint64(b[i:])
+			x := w ^ (lsb * 0x02)
+			y := w ^ (lsb * '\\')
+			if m := ((x - lsb*0x21) &^ x) | ((y - lsb) &^ y); m&msb != 0 {
+				j = i + bits.TrailingZeros64(m&msb)>>3
+				break
+			}
 		}
+		if j == len(b) {
+			for j = i; j < len(b); j++ {
+				if c := b[j]; c == '"' || c == '\\' || c < 0x20 {
+					break
+				}
+			}
+			if j == len(b) {
+				return s.fail(ekString, j), esc
+			}
+		}
+		i = j
 		switch b[i] {
 		case '"':
 			return i + 1, esc
@@ -214,25 +239,3 @@ const (
 	lsb = 0x0101010101010101
 	msb = 0x8080808080808080
 )
-
-// special returns the offset of the first '"', '\\' or control byte at or after i, or len(b).
-// It tests eight bytes at a time: for each pattern, (x - lsb) &^ x & msb flags the bytes of x
-// that are zero (or, for x = w, below 0x20). Borrows can raise false flags only above a true
-// one, so the lowest flag is exact.
-func special(b []byte, i int) int {
-	for ; i+8 <= len(b); i += 8 {
-		w := binary.LittleEndian.Uint64(b[i:])
-		q := w ^ (lsb * '"')
-		e := w ^ (lsb * '\\')
-		m := ((q - lsb) &^ q) | ((e - lsb) &^ e) | ((w - lsb*0x20) &^ w)
-		if m &= msb; m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-	}
-	for ; i < len(b); i++ {
-		if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
-			return i
-		}
-	}
-	return i
-}

@@ -93,8 +93,12 @@ func parseTime(t []byte) (int64, tsErr) {
 		sec, nanos = 59, 999_999_999
 	}
 
+	// int64 nanoseconds span -9223372036.854775808 s to 9223372036.854775807 s, which lie
+	// in 1677 and 2262; checking the years first keeps daysFromCivil to positive years.
+	if year < 1677 || year > 2262 {
+		return 0, tsRange
+	}
 	secs := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec-offset)
-	// int64 nanoseconds span -9223372036.854775808 s to 9223372036.854775807 s.
 	const maxSec, minSec = 9223372036, -9223372037
 	if secs > maxSec || secs < minSec || (secs == maxSec && nanos > 854775807) || (secs == minSec && nanos < 145224192) {
 		return 0, tsRange
@@ -124,21 +128,19 @@ func daysIn(year, month int) int {
 	return 31
 }
 
-// daysFromCivil returns the days from 1970-01-01 to the given proleptic Gregorian date,
-// counting in 400-year eras that start on March 1 so that leap days fall at the end of a year.
+// daysFromCivil returns the days from 1970-01-01 to the given proleptic Gregorian date of a
+// year from 1 on, counting in 400-year eras that start on March 1 so that leap days fall at
+// the end of a year. Unsigned arithmetic lets the compiler turn the divisions into shifts and
+// multiplications.
 func daysFromCivil(year, month, day int) int64 {
-	y := int64(year)
+	y := uint64(year)
 	if month <= 2 {
 		y--
 	}
-	era := y
-	if era < 0 {
-		era -= 399
-	}
-	era /= 400
+	era := y / 400
 	yoe := y - era*400
-	mp := int64((month + 9) % 12)
-	doy := (153*mp+2)/5 + int64(day) - 1
+	mp := uint64(month+9) % 12
+	doy := (153*mp+2)/5 + uint64(day) - 1
 	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return era*146097 + doe - 719468
+	return int64(era*146097+doe) - 719468
 }

@@ -3,9 +3,9 @@
 //
 // Files are opened in append mode and their current size is read on open, so a restarted
 // process continues the files it left. A batch is written with one write call and is never
-// split across files. A failed write is rolled back (the file is truncated to its size before
-// the batch) and its handle dropped, so the engine's retry reopens the file and writes the batch
-// exactly once.
+// split across files. A failed write or fsync is rolled back (the file is truncated to its size
+// before the batch) and its handle dropped, so the engine's retry reopens the file and appends
+// the batch after the last complete one instead of after a fragment of itself.
 package file
 
 import (
@@ -33,7 +33,7 @@ func init() {
 			}
 			s, err := New(name, opts)
 			if err != nil {
-				return nil, err
+				return nil, err // not s: a nil *Sink would make a non-nil sinks.Sink
 			}
 			return s, nil
 		},

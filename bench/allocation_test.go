@@ -1,0 +1,45 @@
+//go:build !race
+
+package bench
+
+import (
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+// TestIngestAllocs checks that a request costs no allocation from the handler to the sink,
+// once the engine's pools are warm. The sink's max_events is 1, so every event is flushed and
+// written as soon as the shard worker has appended it, and each run waits until the sink has
+// counted every event of its request: the whole path runs inside each measured call. (Waiting
+// on max_age instead would take 50ms per call.)
+func TestIngestAllocs(t *testing.T) {
+	eng := startEngine(t, 1, 64<<10)
+	f := func(w *workload) {
+		t.Helper()
+		ctx := w.requestCtx()
+		start := discarded.Load()
+		written := func() int64 { return discarded.Load() - start }
+		var sent int64
+		send := func() {
+			ctx.Response.Reset()
+			eng.Handler(ctx)
+			if code := ctx.Response.StatusCode(); code != fasthttp.StatusOK {
+				t.Fatalf("%s: status %d: %s", w.name, code, ctx.Response.Body())
+			}
+			sent += int64(w.events)
+			waitCount(t, written, sent)
+		}
+		// Each request waits for the previous one, so a few fill every pool it uses.
+		for range 100 {
+			send()
+		}
+		if n := testing.AllocsPerRun(1000, send); n != 0 {
+			t.Errorf("%s: %v allocations per request, want 0", w.name, n)
+		}
+	}
+
+	for _, w := range workloads() {
+		f(&w)
+	}
+}

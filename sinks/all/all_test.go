@@ -1,0 +1,19 @@
+package all
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/ingestd/ingestd/sinks"
+)
+
+func TestEverySinkRegistered(t *testing.T) {
+	for _, typ := range []string{"file", "stdout"} {
+		if _, ok := sinks.Lookup(typ); !ok {
+			t.Errorf("type %q is not registered", typ)
+		}
+		if !slices.Contains(sinks.Types(), typ) {
+			t.Errorf("Types() %v lacks %q", sinks.Types(), typ)
+		}
+	}
+}
