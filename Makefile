@@ -31,6 +31,7 @@ unit:
 
 fuzz:
 	$(GO) test ./core/decode -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core -run '^$$' -fuzz '^FuzzIngest$$' -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test ./bench -run '^$$' -bench . -benchmem
