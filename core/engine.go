@@ -285,7 +285,7 @@ func (g *generation) closeSinks(ctx context.Context, log *slog.Logger) {
 
 // Serve answers on ln until Shutdown. It returns nil after a clean shutdown.
 func (e *Engine) Serve(ln net.Listener) error {
-	err := e.http.Serve(ln)
+	err := e.http.Serve(lingerListener{ln})
 	if e.draining.Load() {
 		return nil
 	}

@@ -278,6 +278,9 @@ func (e *Engine) serverError(ctx *fasthttp.RequestCtx, err error) {
 	default:
 		code, detail = apierr.InvalidFormat, "malformed HTTP request: "+err.Error()
 	}
+	if lc, ok := ctx.Conn().(*lingerConn); ok {
+		lc.linger.Store(true)
+	}
 	writeError(ctx, code, detail)
 	e.unknown.requests[code].Inc()
 }

@@ -6,7 +6,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
@@ -205,6 +204,7 @@ func runIngestd(t *testing.T, dir string, env []string, args ...string) (code in
 const (
 	starToken   = "e2e-star-token-0123456789abcdef"
 	scopedToken = "e2e-scoped-token-0123456789abcdef"
+	oldToken    = "e2e-expired-token-0123456789abcdef"
 	streamA     = "orders-a" // named "alpha": its files go under alpha/
 	streamB     = "5f0c6a0e-8d0b-4a43-9b1e-2f7c1d9e4b21"
 	keyA        = "alpha"
@@ -214,7 +214,8 @@ const (
 )
 
 // e2eConfig is the ingest test's config with its sinks under dir. The star token comes from
-// the environment and the scoped one as a digest, so both forms are exercised.
+// the environment and the scoped one as a digest, so both forms are exercised. Sink a flushes
+// by age, sink b only when a batch is full or at shutdown.
 func e2eConfig(dir string) string {
 	sum := sha256.Sum256([]byte(scopedToken))
 	return fmt.Sprintf(`server:
@@ -229,6 +230,10 @@ tokens:
   - name: scoped
     token: "sha256:%s"
     streams: [%q]
+  - name: expired
+    token: %q
+    streams: ["*"]
+    expires_at: "2020-01-01T00:00:00Z"
 streams:
   - id: %q
     name: %s
@@ -246,8 +251,8 @@ sinks:
     path: %q
     fsync: none
     max_file_bytes: 200000
-    batch: {max_events: 200, max_age: 50ms}
-`, maxPayload, maxEvents, hex.EncodeToString(sum[:]), streamA, streamA, keyA, streamB,
+    batch: {max_events: 200, max_age: 1h}
+`, maxPayload, maxEvents, hex.EncodeToString(sum[:]), streamA, oldToken, streamA, keyA, streamB,
 		filepath.Join(dir, "sink-a", "{stream}", "events-{date}.ndjson"),
 		filepath.Join(dir, "sink-b", "{stream}", "events-{date}.ndjson"))
 }
@@ -493,7 +498,7 @@ func withHeaders(token, stream, contentType, encoding string) func(g *gen) *call
 	}
 }
 
-// padded is an NDJSON body of valid events whose notes make it larger than size.
+// padded is an NDJSON body of valid events, each with a long "pad" member, larger than size.
 func padded(g *gen, size int) ([]byte, []*sentEvent) {
 	var b []byte
 	var evs []*sentEvent
@@ -543,6 +548,7 @@ var invalidCases = []func(g *gen) *call{
 	rejected("no X-Stream-Id", 400, "missing_stream_id", withHeaders(starToken, "", "application/x-ndjson", "")),
 	rejected("no token", 401, "unauthorized", withHeaders("", streamA, "application/x-ndjson", "")),
 	rejected("unknown token", 401, "unauthorized", withHeaders("e2e-unknown-token-0123456789", streamA, "application/x-ndjson", "")),
+	rejected("expired token", 401, "unauthorized", withHeaders(oldToken, streamA, "application/x-ndjson", "")),
 	rejected("basic auth", 401, "unauthorized", func(g *gen) *call {
 		c := withHeaders("", streamA, "application/x-ndjson", "")(g)
 		c.header["Authorization"] = "Basic " + starToken
@@ -686,13 +692,12 @@ func send(w, perSender int, cases []func(*gen) *call, base string, client *http.
 		late := stopping.Load()
 		l.answered.Add(1)
 		if err != nil {
-			// Once SIGTERM is sent the server closes its port: not accepted, and nothing more
-			// to send.
 			l.record(c, false, c.name+": "+err.Error(), late)
-			if !late {
-				r.add("%s: %v", c.name, err)
+			if late {
+				return // SIGTERM closed the port: not accepted, and nothing more to send
 			}
-			return
+			r.add("%s: %v", c.name, err)
+			continue
 		}
 		if cerr := c.check(resp.StatusCode, resp.Header, body, late); cerr != nil {
 			r.add("%v", cerr)
@@ -751,9 +756,17 @@ func TestEndToEndIngest(t *testing.T) {
 		wg.Go(func() { send(w, perSender, cases, base, client, g, l, &stopping, &r) })
 	}
 
+	sent := make(chan struct{})
+	go func() { wg.Wait(); close(sent) }()
+
 	// SIGTERM with a third of the requests still to go.
 	for l.answered.Load() < senders*perSender*2/3 {
-		time.Sleep(time.Millisecond)
+		select {
+		case <-sent:
+			r.flush(t)
+			t.Fatal("the senders stopped before SIGTERM")
+		case <-time.After(time.Millisecond):
+		}
 	}
 	stopping.Store(true)
 	p.stop()
@@ -772,7 +785,7 @@ func TestEndToEndIngest(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	wg.Wait()
+	<-sent
 	p.wantExit(0, 15*time.Second)
 	r.flush(t)
 	if l.late == 0 {
