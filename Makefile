@@ -36,8 +36,14 @@ fuzz:
 bench:
 	$(GO) test ./bench -run '^$$' -bench . -benchmem
 
+# Ingest and Baseline in one run, compared workload by workload.
+BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+bench-compare:
+	$(GO) test ./bench -run '^$$' -bench . -benchmem -cpu 1 -count 6 | tee bench.txt
+	$(GO) run $(BENCHSTAT) -col '.name@(Baseline Ingest)' bench.txt
+
 loadtest: build
 	$(GO) run ./bench/loadtest -bin $(BIN)
 
 clean:
-	rm -rf bin data
+	rm -rf bin data bench.txt

@@ -49,7 +49,10 @@ func newSinkRunner(ctx context.Context, e *Engine, sc *config.Sink) (*sinkRunner
 	}
 	sr := &sinkRunner{e: e, name: sc.Name, sink: sk, bounds: sc.Batch, met: e.met.forSink(sc.Name)}
 	sr.ctx, sr.cancel = context.WithCancel(context.Background())
-	sr.free.New = func() any { return &sinks.Batch{Data: make([]byte, 0, sc.Batch.MaxBytes+sc.Batch.MaxBytes/8)} }
+	// Batches start small and keep what they grew to; sizing each at max_bytes up front would
+	// cost shards x streams x max_bytes even for quiet streams.
+	initial := min(sc.Batch.MaxBytes, 64<<10)
+	sr.free.New = func() any { return &sinks.Batch{Data: make([]byte, 0, initial)} }
 	// Purging idle workers would make the steady state allocate goroutines again and again.
 	sr.pool, err = ants.NewPoolWithFuncGeneric(max(reg.Concurrency, 1), sr.write, ants.WithDisablePurge(true))
 	if err != nil {
