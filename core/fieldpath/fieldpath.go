@@ -8,8 +8,9 @@
 package fieldpath
 
 import (
-	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 )
@@ -22,6 +23,7 @@ const MaxSegments = 32
 type Path struct {
 	src  string
 	segs []string
+	trie *node // the path as a one-path Set, which Lookup walks
 }
 
 // Parse compiles a dotted path. Each segment is non-empty and made of ASCII letters, digits
@@ -44,7 +46,9 @@ func Parse(s string) (*Path, error) {
 			}
 		}
 	}
-	return &Path{src: s, segs: segs}, nil
+	p := &Path{src: s, segs: segs, trie: &node{}}
+	p.trie.add(segs, 0)
+	return p, nil
 }
 
 // MustParse is Parse for paths known at compile time; it panics on an invalid path.
@@ -75,58 +79,141 @@ var segmentByte = func() (t [0x80]bool) {
 // of duplicate keys the last wins, as encoding/json decides. The returned Raw is a view into
 // obj, valid as long as obj is.
 func Lookup(obj []byte, p *Path) (Value, bool) {
-	start, end := ws(obj, 0), len(obj)
-	for _, seg := range p.segs {
-		if start >= end || obj[start] != '{' {
-			return Value{}, false
-		}
-		if start, end = member(obj[:end], start, seg); start < 0 {
-			return Value{}, false
-		}
-	}
-	if start >= end {
-		return Value{}, false
-	}
-	return Value{Raw: obj[start:end], Kind: kindOf[obj[start]]}, true
+	var v [1]Value
+	p.trie.lookup(obj, v[:])
+	return v[0], v[0].Kind != 0
 }
 
-// member returns the span of the last value named seg in the object at b[i] == '{', or -1.
-// It has to read the whole object, since a later duplicate key overrides an earlier one.
-func member(b []byte, i int, seg string) (start, end int) {
-	start, end = -1, -1
+// Set is a group of paths that Lookup finds in one pass over an object, which costs about as
+// much as finding one of them: every lookup has to read the whole of each object on its way.
+// It is immutable and safe for concurrent use.
+type Set struct {
+	n    int
+	root node
+}
+
+// NewSet compiles paths into a Set. Lookup reports the value of paths[i] in vals[i].
+func NewSet(paths ...*Path) *Set {
+	s := &Set{n: len(paths)}
+	for i, p := range paths {
+		s.root.add(p.segs, i)
+	}
+	return s
+}
+
+// Len returns the number of paths in the set.
+func (s *Set) Len() int { return s.n }
+
+// Lookup finds every path of the set in obj, a single JSON object, with the rules of the
+// function Lookup. vals[i] receives the value of the set's path i, or the zero Value (Kind 0)
+// when it is missing. It panics if vals is shorter than Len.
+func (s *Set) Lookup(obj []byte, vals []Value) {
+	if len(vals) < s.n {
+		panic("fieldpath: Set.Lookup needs a value per path")
+	}
+	clear(vals[:s.n])
+	s.root.lookup(obj, vals)
+}
+
+// node is one segment of a trie of paths; the root has no segment.
+type node struct {
+	seg  string
+	outs []int   // the paths ending here
+	sub  []int   // the paths ending here or below
+	kids []*node // the next segments
+}
+
+func (n *node) add(segs []string, out int) {
+	for _, seg := range segs {
+		var next *node
+		for _, k := range n.kids {
+			if k.seg == seg {
+				next = k
+			}
+		}
+		if next == nil {
+			next = &node{seg: seg}
+			n.kids = append(n.kids, next)
+		}
+		n, next.sub = next, append(next.sub, out)
+	}
+	n.outs = append(n.outs, out)
+}
+
+// lookup fills vals for the paths below the root n; the caller has zeroed vals.
+func (n *node) lookup(obj []byte, vals []Value) {
+	if len(n.kids) == 0 {
+		return // an empty Set reads nothing
+	}
+	if i := ws(obj, 0); i < len(obj) && obj[i] == '{' {
+		n.object(obj, i, vals)
+	}
+}
+
+// object reads the object at b[i] == '{', matching its keys against n's children, and returns
+// the offset after it. Because a later duplicate key overrides an earlier one, it reads the
+// whole object, and descends into each value that a path goes through: every byte is read
+// once, whatever the number and depth of the paths.
+func (n *node) object(b []byte, i int, vals []Value) int {
 	i = ws(b, i+1)
 	for i < len(b) && b[i] == '"' {
-		k := strEnd(b, i)
+		k, esc := strEnd(b, i)
+		if k >= len(b) {
+			return k // an unterminated key, in invalid input
+		}
 		key := b[i+1 : k]
 		if i = ws(b, k+1); i >= len(b) || b[i] != ':' {
-			break
+			return i
 		}
-		i = ws(b, i+1)
-		v := i
-		i = skip(b, i)
-		if keyIs(key, seg) {
-			start, end = v, i
+		v := ws(b, i+1)
+		if v >= len(b) {
+			return v
+		}
+		kid := n.kid(key, esc)
+		if kid == nil {
+			i = skip(b, v)
+		} else {
+			// A later duplicate key voids all that an earlier one held.
+			for _, o := range kid.sub {
+				vals[o] = Value{}
+			}
+			if len(kid.kids) > 0 && b[v] == '{' {
+				i = kid.object(b, v, vals)
+			} else {
+				i = skip(b, v)
+			}
+			for _, o := range kid.outs {
+				vals[o] = Value{Raw: b[v:i], Kind: kindOf[b[v]]}
+			}
 		}
 		if i = ws(b, i); i >= len(b) || b[i] != ',' {
 			break
 		}
 		i = ws(b, i+1)
 	}
-	return start, end
+	if i < len(b) && b[i] == '}' {
+		i++
+	}
+	return i
 }
 
-// keyIs reports whether the raw (still escaped) key names seg. Segments hold no backslash, and
-// an escape always decodes to fewer bytes than it takes, so only a key longer than seg can
-// match through escapes.
-func keyIs(key []byte, seg string) bool {
-	switch {
-	case len(key) == len(seg):
-		return string(key) == seg
-	case len(key) < len(seg):
-		return false
-	default:
-		return bytes.IndexByte(key, '\\') >= 0 && compareEscaped(key, seg) == 0
+// kid returns the child named by the raw key, which holds escapes if esc, or nil.
+func (n *node) kid(key []byte, esc bool) *node {
+	for _, k := range n.kids {
+		if keyIs(key, esc, k.seg) {
+			return k
+		}
 	}
+	return nil
+}
+
+// keyIs reports whether the raw key, which holds escapes if esc, names seg. An escape always
+// decodes to fewer bytes than it takes, so only a longer key can match through escapes.
+func keyIs(key []byte, esc bool, seg string) bool {
+	if !esc {
+		return string(key) == seg
+	}
+	return len(key) > len(seg) && compareEscaped(key, seg) == 0
 }
 
 // ws skips JSON whitespace; compact events have none, so the first test usually ends it.
@@ -137,36 +224,49 @@ func ws(b []byte, i int) int {
 	return i
 }
 
-// strEnd returns the index of the quote closing the string at b[i] == '"', or len(b). It jumps
-// from quote to quote with IndexByte; a quote is escaped when an odd run of backslashes
-// precedes it.
-func strEnd(b []byte, i int) int {
-	j := i + 1
+// strEnd returns the index of the quote closing the string at b[i] == '"', or len(b), and
+// whether the string holds escapes.
+//
+// It looks eight bytes at a time for a quote or a backslash: for y = w ^ (lsb * c), the
+// expression (y - lsb) &^ y & msb flags the bytes of the word w equal to c. Borrows can raise
+// false flags only above a true one, so the lowest flag is exact. Measured on seed events,
+// this beats both a call to bytes.IndexByte per string (most strings are short) and sixteen
+// bytes per step.
+func strEnd(b []byte, i int) (int, bool) {
+	esc := false
+	i++
 	for {
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
-			return len(b)
+		for ; i+8 <= len(b); i += 8 {
+			w := binary.LittleEndian.Uint64(b[i:])
+			y, z := w^(lsb*'"'), w^(lsb*'\\')
+			if m := ((y - lsb) &^ y) | ((z - lsb) &^ z); m&msb != 0 {
+				i += bits.TrailingZeros64(m&msb) >> 3
+				break
+			}
 		}
-		q := j + k
-		n := 0
-		for q-n > j && b[q-n-1] == '\\' {
-			n++
+		for i < len(b) && b[i] != '"' && b[i] != '\\' {
+			i++
 		}
-		if n&1 == 0 {
-			return q
+		if i >= len(b) || b[i] == '"' {
+			return min(i, len(b)), esc // past the end after a trailing backslash
 		}
-		j = q + 1
+		// A backslash escapes the byte after it, which may be a quote or a backslash.
+		esc = true
+		i += 2
 	}
 }
 
-// skip returns the offset just after the value at b[i], at most len(b).
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// skip returns the offset just after the value at b[i], at most len(b); i < len(b).
 func skip(b []byte, i int) int {
-	if i >= len(b) {
-		return i
-	}
 	switch b[i] {
 	case '"':
-		return min(strEnd(b, i)+1, len(b))
+		end, _ := strEnd(b, i)
+		return min(end+1, len(b))
 	case '{', '[':
 		return skipContainer(b, i)
 	}
@@ -183,7 +283,7 @@ func skipContainer(b []byte, i int) int {
 	for ; i < len(b); i++ {
 		switch b[i] {
 		case '"':
-			i = strEnd(b, i)
+			i, _ = strEnd(b, i)
 		case '{', '[':
 			depth++
 		case '}', ']':

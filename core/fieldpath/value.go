@@ -12,6 +12,7 @@ import (
 // Kind is the JSON type of a value. The zero Kind belongs to no value.
 type Kind uint8
 
+// The kinds of JSON values, told apart by a value's first byte.
 const (
 	String Kind = iota + 1
 	Number
@@ -23,6 +24,7 @@ const (
 
 var kindNames = [...]string{"invalid", "string", "number", "bool", "null", "object", "array"}
 
+// String names the kind as error messages do: "string", "number", "bool", ...
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
 		return kindNames[k]
