@@ -46,8 +46,11 @@ bench-compare:
 	$(GO) test ./bench -run '^$$' -bench . -benchmem -cpu 1 -count 6 | tee bench.txt
 	$(GO) run $(BENCHSTAT) -col '.name@(Baseline Ingest)' bench.txt
 
+# The server gets CPU 1 alone (GOMAXPROCS=1) and vegeta the rest, so the figures are ingestd's
+# on one core rather than a contest for the CPUs. LOADTEST_FLAGS adds flags (-sink stdout, ...).
+LOADTEST_FLAGS ?=
 loadtest: build
-	$(GO) run ./bench/loadtest -bin $(BIN)
+	$(GO) run ./bench/loadtest -bin $(BIN) $$( [ $$(nproc) -ge 2 ] && echo -server-cpu 1 ) $(LOADTEST_FLAGS)
 
 clean:
 	rm -rf bin data bench.txt

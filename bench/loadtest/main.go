@@ -1,7 +1,8 @@
 // Command loadtest measures how many events per second an ingestd takes, with vegeta.
 //
 // By default it starts the binary given with -bin on a throw-away config (one token, one
-// stream, a file sink with fsync "none" in a temporary directory), waits for /readyz, runs two
+// stream, a file sink with fsync "none" in a temporary directory, or with -sink stdout a stdout
+// sink whose output goes to /dev/null), waits for /readyz, runs two
 // attacks, then stops the server with SIGTERM and checks that it exits 0:
 //
 //	a) max rate: -workers concurrent requests for -max-duration, each sent as soon as the last
@@ -32,6 +33,11 @@
 //	-ratio F             run b's rate as a fraction of run a's (default 0.7)
 //	-timeout D           per-request timeout (default 10s)
 //	-bodies N            distinct request bodies, sent in turn (default 16)
+//	-server-cpu N        run the started server on CPU N alone (taskset, GOMAXPROCS=1) and the
+//	                     load generator on the other CPUs (default -1: no pinning); make loadtest
+//	                     uses 1 on machines with two or more CPUs
+//	-sink file|stdout    the started server's sink (default file; stdout measures the engine
+//	                     without the disk)
 package main
 
 import (
@@ -48,13 +54,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"golang.org/x/sys/unix"
 )
 
 type options struct {
@@ -64,6 +73,8 @@ type options struct {
 	maxDuration, duration      time.Duration
 	timeout                    time.Duration
 	ratio                      float64
+	sink                       string
+	serverCPU                  int
 }
 
 func main() {
@@ -80,7 +91,13 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of the constant-rate run")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Second, "per-request timeout")
 	flag.Float64Var(&o.ratio, "ratio", 0.7, "constant-rate run's rate as a fraction of the max rate")
+	flag.StringVar(&o.sink, "sink", "file", `sink of the started server: "file" (NDJSON files, fsync none: measures the disk too) or "stdout" (written to /dev/null: measures the engine alone)`)
+	flag.IntVar(&o.serverCPU, "server-cpu", -1, "pin the started server to this CPU with GOMAXPROCS=1 and the load generator to the other CPUs, so they do not compete; -1 = no pinning")
 	flag.Parse()
+	if o.sink != "file" && o.sink != "stdout" {
+		fmt.Fprintln(os.Stderr, `loadtest: -sink must be "file" or "stdout"`)
+		os.Exit(2)
+	}
 	if err := run(o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
@@ -102,7 +119,7 @@ func run(o options, out io.Writer) error {
 	var srv *server
 	if o.target == "" {
 		var err error
-		if srv, err = startServer(o.bin); err != nil {
+		if srv, err = startServer(o.bin, o.sink, o.serverCPU); err != nil {
 			return err
 		}
 		defer srv.cleanup()
@@ -264,7 +281,7 @@ const loadStream = "loadtest"
 
 var readyLine = regexp.MustCompile(`msg="ingestd ready".* listen=(\S+)`)
 
-func startServer(bin string) (*server, error) {
+func startServer(bin, sink string, cpu int) (*server, error) {
 	dir, err := os.MkdirTemp("", "ingestd-loadtest-")
 	if err != nil {
 		return nil, err
@@ -280,19 +297,26 @@ tokens:
     streams: [%q]
 streams:
   - id: %q
-    sinks: [files]
+    sinks: [out]
 sinks:
-  - name: files
-    type: file
-    path: %q
-    fsync: none
-`, s.token, loadStream, loadStream, filepath.Join(dir, "data", "{stream}", "events-{date}.ndjson"))
+`, s.token, loadStream, loadStream)
+	if sink == "stdout" {
+		cfg += "  - {name: out, type: stdout}\n"
+	} else {
+		cfg += fmt.Sprintf("  - {name: out, type: file, fsync: none, path: %q}\n", filepath.Join(dir, "data", "{stream}", "events-{date}.ndjson"))
+	}
 	path := filepath.Join(dir, "ingestd.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
 	s.cmd = exec.Command(bin, "serve", "--config", path)
+	if cpu >= 0 {
+		if err := pin(s.cmd, cpu); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
 	s.cmd.Stderr = &s.stderr
 	if err := s.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
@@ -388,4 +412,41 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// pin makes cmd run on CPU cpu alone with one P, and moves this process to every other CPU.
+func pin(cmd *exec.Cmd, cpu int) error {
+	n := runtime.NumCPU()
+	if cpu >= n || n < 2 {
+		return fmt.Errorf("-server-cpu %d needs at least two CPUs and a CPU number below %d", cpu, n)
+	}
+	taskset, err := exec.LookPath("taskset")
+	if err != nil {
+		return fmt.Errorf("-server-cpu needs taskset (util-linux): %w", err)
+	}
+	cmd.Args = append([]string{taskset, "-c", strconv.Itoa(cpu)}, cmd.Args...)
+	cmd.Path = taskset
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	var rest unix.CPUSet
+	for i := 0; i < n; i++ {
+		if i != cpu {
+			rest.Set(i)
+		}
+	}
+	// Affinity is per thread on Linux: set it on every thread the runtime has started so far;
+	// threads started later inherit it from their creator.
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := unix.SchedSetaffinity(tid, &rest); err != nil {
+			return fmt.Errorf("pinning the load generator: %w", err)
+		}
+	}
+	return nil
 }
