@@ -36,6 +36,7 @@ fuzz:
 	$(GO) test ./core/condition -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/mask -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/kv -run '^$$' -fuzz '^FuzzAppendJSON$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/jsonedit -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test ./bench -run '^$$' -bench . -benchmem
