@@ -8,9 +8,8 @@
 package fieldpath
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math/bits"
+	"github.com/ingestd/ingestd/core/jsonraw"
 	"slices"
 	"strings"
 )
@@ -145,7 +144,7 @@ func (n *node) lookup(obj []byte, vals []Value) {
 	if len(n.kids) == 0 {
 		return // an empty Set reads nothing
 	}
-	if i := ws(obj, 0); i < len(obj) && obj[i] == '{' {
+	if i := jsonraw.WS(obj, 0); i < len(obj) && obj[i] == '{' {
 		n.object(obj, i, vals)
 	}
 }
@@ -155,23 +154,23 @@ func (n *node) lookup(obj []byte, vals []Value) {
 // whole object, and descends into each value that a path goes through: every byte is read
 // once, whatever the number and depth of the paths.
 func (n *node) object(b []byte, i int, vals []Value) int {
-	i = ws(b, i+1)
+	i = jsonraw.WS(b, i+1)
 	for i < len(b) && b[i] == '"' {
-		k, esc := strEnd(b, i)
+		k, esc := jsonraw.StrEnd(b, i)
 		if k >= len(b) {
 			return k // an unterminated key, in invalid input
 		}
 		key := b[i+1 : k]
-		if i = ws(b, k+1); i >= len(b) || b[i] != ':' {
+		if i = jsonraw.WS(b, k+1); i >= len(b) || b[i] != ':' {
 			return i
 		}
-		v := ws(b, i+1)
+		v := jsonraw.WS(b, i+1)
 		if v >= len(b) {
 			return v
 		}
 		kid := n.kid(key, esc)
 		if kid == nil {
-			i = skip(b, v)
+			i = jsonraw.Skip(b, v)
 		} else {
 			// A later duplicate key voids all that an earlier one held.
 			for _, o := range kid.sub {
@@ -180,16 +179,16 @@ func (n *node) object(b []byte, i int, vals []Value) int {
 			if len(kid.kids) > 0 && b[v] == '{' {
 				i = kid.object(b, v, vals)
 			} else {
-				i = skip(b, v)
+				i = jsonraw.Skip(b, v)
 			}
 			for _, o := range kid.outs {
 				vals[o] = Value{Raw: b[v:i], Kind: kindOf[b[v]]}
 			}
 		}
-		if i = ws(b, i); i >= len(b) || b[i] != ',' {
+		if i = jsonraw.WS(b, i); i >= len(b) || b[i] != ',' {
 			break
 		}
-		i = ws(b, i+1)
+		i = jsonraw.WS(b, i+1)
 	}
 	if i < len(b) && b[i] == '}' {
 		i++
@@ -215,88 +214,6 @@ func keyIs(key []byte, esc bool, seg string) bool {
 	}
 	return len(key) > len(seg) && compareEscaped(key, seg) == 0
 }
-
-// ws skips JSON whitespace; compact events have none, so the first test usually ends it.
-func ws(b []byte, i int) int {
-	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
-		i++
-	}
-	return i
-}
-
-// strEnd returns the index of the quote closing the string at b[i] == '"', or len(b), and
-// whether the string holds escapes.
-//
-// It looks eight bytes at a time for a quote or a backslash: for y = w ^ (lsb * c), the
-// expression (y - lsb) &^ y & msb flags the bytes of the word w equal to c. Borrows can raise
-// false flags only above a true one, so the lowest flag is exact. Measured on seed events,
-// this beats both a call to bytes.IndexByte per string (most strings are short) and sixteen
-// bytes per step.
-func strEnd(b []byte, i int) (int, bool) {
-	esc := false
-	i++
-	for {
-		for ; i+8 <= len(b); i += 8 {
-			w := binary.LittleEndian.Uint64(b[i:])
-			y, z := w^(lsb*'"'), w^(lsb*'\\')
-			if m := ((y - lsb) &^ y) | ((z - lsb) &^ z); m&msb != 0 {
-				i += bits.TrailingZeros64(m&msb) >> 3
-				break
-			}
-		}
-		for i < len(b) && b[i] != '"' && b[i] != '\\' {
-			i++
-		}
-		if i >= len(b) || b[i] == '"' {
-			return min(i, len(b)), esc // past the end after a trailing backslash
-		}
-		// A backslash escapes the byte after it, which may be a quote or a backslash.
-		esc = true
-		i += 2
-	}
-}
-
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
-// skip returns the offset just after the value at b[i], at most len(b); i < len(b).
-func skip(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		end, _ := strEnd(b, i)
-		return min(end+1, len(b))
-	case '{', '[':
-		return skipContainer(b, i)
-	}
-	for i < len(b) && !delim[b[i]] {
-		i++
-	}
-	return i
-}
-
-// skipContainer returns the offset after the object or array opening at b[i]. Valid input
-// pairs its brackets, so one depth counter serves both kinds.
-func skipContainer(b []byte, i int) int {
-	depth := 0
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			i, _ = strEnd(b, i)
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth--; depth == 0 {
-				return i + 1
-			}
-		}
-	}
-	return len(b)
-}
-
-// delim marks the bytes that end a number or a literal.
-var delim = [256]bool{',': true, '}': true, ']': true, ' ': true, '\t': true, '\n': true, '\r': true}
 
 var kindOf = [256]Kind{
 	'"': String, '{': Object, '[': Array, 't': Bool, 'f': Bool, 'n': Null,

@@ -2,9 +2,9 @@ package fieldpath
 
 import (
 	"bytes"
+	"github.com/ingestd/ingestd/core/jsonraw"
 	"math"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -209,63 +209,7 @@ func (u *unescaper) next() []byte {
 		u.i = i + k
 		return c[i:u.i]
 	}
-	r, n := escape(c, i)
+	r, n := jsonraw.Escape(c, i)
 	u.i = i + n
 	return u.buf[:utf8.EncodeRune(u.buf[:], r)]
-}
-
-// escape decodes the escape at c[i] == '\\' and returns its rune and length. A truncated or
-// unknown escape, possible only in invalid input, decodes to something rather than panicking.
-func escape(c []byte, i int) (rune, int) {
-	if i+1 >= len(c) {
-		return utf8.RuneError, len(c) - i
-	}
-	switch e := c[i+1]; e {
-	case 'b':
-		return '\b', 2
-	case 'f':
-		return '\f', 2
-	case 'n':
-		return '\n', 2
-	case 'r':
-		return '\r', 2
-	case 't':
-		return '\t', 2
-	case 'u':
-		r := hex4(c, i+2)
-		if r < 0 {
-			return utf8.RuneError, 2
-		}
-		if !utf16.IsSurrogate(r) {
-			return r, 6
-		}
-		if i+7 < len(c) && c[i+6] == '\\' && c[i+7] == 'u' {
-			if pair := utf16.DecodeRune(r, hex4(c, i+8)); pair != utf8.RuneError {
-				return pair, 12
-			}
-		}
-		return utf8.RuneError, 6
-	default:
-		return rune(e), 2
-	}
-}
-
-// hex4 decodes the four hex digits at c[i], or returns -1.
-func hex4(c []byte, i int) rune {
-	if i+4 > len(c) {
-		return -1
-	}
-	var r rune
-	for _, h := range c[i : i+4] {
-		switch {
-		case h >= '0' && h <= '9':
-			h -= '0'
-		case h|0x20 >= 'a' && h|0x20 <= 'f':
-			h = h | 0x20 - 'a' + 10
-		default:
-			return -1
-		}
-		r = r<<4 | rune(h)
-	}
-	return r
 }

@@ -1,5 +1,7 @@
 package jsonedit
 
+import "github.com/ingestd/ingestd/core/jsonraw"
+
 // Apply appends obj, one JSON object, to dst with the edits of p applied as e says, and returns
 // the extended buffer. e must come from p.NewEdits, and dst must not overlap obj (set values
 // may be views into obj, as fieldpath.Lookup returns them). Without an active edit or a Keep,
@@ -11,7 +13,7 @@ func (p *Program) Apply(dst, obj []byte, e *Edits) []byte {
 	if e.p != p {
 		panic("jsonedit: Apply with the Edits of another Program")
 	}
-	i := ws(obj, 0)
+	i := jsonraw.WS(obj, 0)
 	if !e.prepare() && !p.keep || i >= len(obj) || obj[i] != '{' {
 		return append(dst, obj...)
 	}
@@ -38,7 +40,7 @@ func (e *Edits) value(dst, b []byte, i int, n *node, filter bool, m StringMapper
 			return e.mapString(dst, b, i, m)
 		}
 	}
-	j := skip(b, i)
+	j := jsonraw.Skip(b, i)
 	return append(dst, b[i:j]...), j
 }
 
@@ -58,16 +60,16 @@ func (e *Edits) object(dst, b []byte, i int, n *node, filter bool, m StringMappe
 	// are yet to be written.
 	run, runEnd := -1, 0
 	for {
-		k := ws(b, pos)
+		k := jsonraw.WS(b, pos)
 		if k >= len(b) || b[k] != '"' {
 			break
 		}
-		ke, esc := strEnd(b, k)
-		c := ws(b, ke+1)
+		ke, esc := jsonraw.StrEnd(b, k)
+		c := jsonraw.WS(b, ke+1)
 		if c >= len(b) || b[c] != ':' {
 			return append(dst, b[pos:]...), len(b)
 		}
-		vs := ws(b, c+1)
+		vs := jsonraw.WS(b, c+1)
 		if vs >= len(b) {
 			return append(dst, b[pos:]...), len(b)
 		}
@@ -80,10 +82,10 @@ func (e *Edits) object(dst, b []byte, i int, n *node, filter bool, m StringMappe
 		var ve int
 		switch {
 		case kid == nil && filter:
-			ve = skip(b, vs) // not kept
+			ve = jsonraw.Skip(b, vs) // not kept
 		case kid == nil && m == nil:
 			// Copied as it is, with the members around it that are too, commas included.
-			ve = skip(b, vs)
+			ve = jsonraw.Skip(b, vs)
 			if run < 0 {
 				run = pos
 			}
@@ -105,7 +107,7 @@ func (e *Edits) object(dst, b []byte, i int, n *node, filter bool, m StringMappe
 			// Only invalid input has a value that takes no bytes.
 			return append(dst, b[ve:]...), len(b)
 		}
-		if j := ws(b, ve); j < len(b) && b[j] == ',' {
+		if j := jsonraw.WS(b, ve); j < len(b) && b[j] == ',' {
 			pos = j + 1
 		} else {
 			pos = ve
@@ -123,7 +125,7 @@ func (e *Edits) object(dst, b []byte, i int, n *node, filter bool, m StringMappe
 			}
 		}
 	}
-	k := ws(b, pos)
+	k := jsonraw.WS(b, pos)
 	if k >= len(b) || b[k] != '}' {
 		return append(dst, b[pos:]...), len(b)
 	}
@@ -137,11 +139,11 @@ func (e *Edits) known(dst []byte, first bool, lead, b []byte, vs int, kid *node,
 	case opSet:
 		if raw := e.raws[s]; raw != nil {
 			dst, first = member(dst, first, lead)
-			return append(dst, raw...), first, skip(b, vs)
+			return append(dst, raw...), first, jsonraw.Skip(b, vs)
 		}
 	case opDelete:
 		if e.on[s] {
-			return dst, first, skip(b, vs)
+			return dst, first, jsonraw.Skip(b, vs)
 		}
 	case opMap:
 		if e.on[s] && e.mappers[s] != nil {
@@ -151,7 +153,7 @@ func (e *Edits) known(dst []byte, first bool, lead, b []byte, vs int, kid *node,
 	sub := filter && !kid.keepAll
 	switch {
 	case sub && !kid.keepAnc && e.live[kid.id] == 0:
-		return dst, first, skip(b, vs) // not kept
+		return dst, first, jsonraw.Skip(b, vs) // not kept
 	case b[vs] == '{':
 		dst, first = member(dst, first, lead)
 		dst, ve := e.value(dst, b, vs, kid, sub, m)
@@ -159,11 +161,11 @@ func (e *Edits) known(dst []byte, first bool, lead, b []byte, vs int, kid *node,
 	case e.live[kid.id] > 0:
 		// Sets go below a value that is not an object: it becomes one.
 		dst, first = member(dst, first, lead)
-		return e.build(dst, kid), first, skip(b, vs)
+		return e.build(dst, kid), first, jsonraw.Skip(b, vs)
 	case sub:
 		// A kept path's ancestor that is not an object: its structure is an empty one.
 		dst, first = member(dst, first, lead)
-		return append(dst, '{', '}'), first, skip(b, vs)
+		return append(dst, '{', '}'), first, jsonraw.Skip(b, vs)
 	}
 	dst, first = member(dst, first, lead)
 	dst, ve := e.value(dst, b, vs, nil, false, m)
@@ -198,7 +200,7 @@ func (e *Edits) build(dst []byte, n *node) []byte {
 // kid returns n's child that the raw key names, or nil; the key holds escapes if esc.
 func (e *Edits) kid(n *node, key []byte, esc bool) *node {
 	if esc {
-		e.dec = appendUnescaped(e.dec[:0], key)
+		e.dec = jsonraw.AppendUnescaped(e.dec[:0], key)
 		key = e.dec
 	}
 	for _, k := range n.kids {
@@ -214,7 +216,7 @@ func (e *Edits) array(dst, b []byte, i int, m StringMapper) ([]byte, int) {
 	dst = append(dst, '[')
 	pos := i + 1
 	for {
-		k := ws(b, pos)
+		k := jsonraw.WS(b, pos)
 		if k >= len(b) {
 			return append(dst, b[pos:]...), len(b)
 		}
@@ -227,7 +229,7 @@ func (e *Edits) array(dst, b []byte, i int, m StringMapper) ([]byte, int) {
 		if ve <= k {
 			return append(dst, b[ve:]...), len(b)
 		}
-		if j := ws(b, ve); j < len(b) && b[j] == ',' {
+		if j := jsonraw.WS(b, ve); j < len(b) && b[j] == ',' {
 			dst = append(dst, b[ve:j+1]...)
 			pos = j + 1
 		} else {
@@ -238,13 +240,13 @@ func (e *Edits) array(dst, b []byte, i int, m StringMapper) ([]byte, int) {
 
 // mapString passes the content of the string at b[i] == '"' through m.
 func (e *Edits) mapString(dst, b []byte, i int, m StringMapper) ([]byte, int) {
-	end, esc := strEnd(b, i)
+	end, esc := jsonraw.StrEnd(b, i)
 	if end >= len(b) {
 		return append(dst, b[i:]...), len(b)
 	}
 	content := b[i+1 : end]
 	if esc {
-		e.dec = appendUnescaped(e.dec[:0], content)
+		e.dec = jsonraw.AppendUnescaped(e.dec[:0], content)
 		content = e.dec
 	}
 	out, changed := m.MapString(e.out[:0], content)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ingestd/ingestd/core/fieldpath"
+	"github.com/ingestd/ingestd/core/jsonraw"
 )
 
 // seedEvent is the SPEC example padded with realistic fields to about 500 bytes.
@@ -364,8 +365,8 @@ func TestAppendUnescaped(t *testing.T) {
 		if err := json.Unmarshal([]byte(`"`+c+`"`), &want); err != nil {
 			t.Fatal(err)
 		}
-		if got := appendUnescaped([]byte("x"), []byte(c)); string(got) != "x"+want {
-			t.Fatalf("appendUnescaped(%s) = %q, want %q", c, got[1:], want)
+		if got := jsonraw.AppendUnescaped([]byte("x"), []byte(c)); string(got) != "x"+want {
+			t.Fatalf("jsonraw.AppendUnescaped(%s) = %q, want %q", c, got[1:], want)
 		}
 	}
 	f(``)
@@ -383,8 +384,8 @@ func TestAppendUnescaped(t *testing.T) {
 	// Invalid escapes decode to something.
 	g := func(c, want string) {
 		t.Helper()
-		if got := appendUnescaped(nil, []byte(c)); string(got) != want {
-			t.Fatalf("appendUnescaped(%s) = %q, want %q", c, got, want)
+		if got := jsonraw.AppendUnescaped(nil, []byte(c)); string(got) != want {
+			t.Fatalf("jsonraw.AppendUnescaped(%s) = %q, want %q", c, got, want)
 		}
 	}
 	g(`a\`, "a\uFFFD")
