@@ -6,6 +6,8 @@ package config
 import (
 	"time"
 
+	"github.com/ingestd/ingestd/core/pipeline"
+	"github.com/ingestd/ingestd/core/processor"
 	"github.com/ingestd/ingestd/sinks"
 )
 
@@ -78,7 +80,46 @@ type Stream struct {
 	ID        string     `yaml:"id"`
 	Name      string     `yaml:"name"`
 	RateLimit *RateLimit `yaml:"rate_limit"`
-	Sinks     []string   `yaml:"sinks"`
+	// Sinks is the shorthand for one catch-all route to these sinks.
+	Sinks      []string    `yaml:"sinks"`
+	Processors []Processor `yaml:"processors"`
+	Routes     []Route     `yaml:"routes"`
+	Default    []string    `yaml:"default"` // the sinks of events no route matches
+
+	// Pipeline is the compiled processors and routes, built by Load.
+	Pipeline *pipeline.Pipeline `yaml:"-"`
+}
+
+// Processor is one step of a stream's pipeline: the keys every step has, plus the type's own
+// options.
+type Processor struct {
+	Type string `yaml:"type"`
+	Name string `yaml:"name"` // in metrics; defaults to the type, numbered when it repeats
+
+	Options processor.Options `yaml:"-"`
+}
+
+// Route sends the events that match a condition to sinks.
+type Route struct {
+	Name   string   `yaml:"name"`
+	When   string   `yaml:"when"` // empty: every event
+	Sample *Sample  `yaml:"sample"`
+	To     []string `yaml:"to"`
+	Final  bool     `yaml:"final"`
+}
+
+// Sample is a route's sampling: a rate (random, or by key), or a dynamic target per key.
+type Sample struct {
+	Rate    float64        `yaml:"rate"`
+	Key     string         `yaml:"key"`
+	Dynamic *SampleDynamic `yaml:"dynamic"`
+}
+
+// SampleDynamic aims at a number of kept events per second for each value of the key.
+type SampleDynamic struct {
+	TargetPerKey float64       `yaml:"target_per_key"`
+	MaxKeys      int           `yaml:"max_keys"`
+	Window       time.Duration `yaml:"window"`
 }
 
 // Key is how the stream is named in metrics and sink paths: its name, else its id.

@@ -334,7 +334,7 @@ func TestParseInvalid(t *testing.T) {
 	f(okTokens+"streams:\n- {id: s1, name: s2, sinks: [out]}\n- {id: s2, sinks: [out]}\n"+okSinks,
 		`t.yaml:4: streams[1].id: "s2" is also the name or id of streams[0]; metrics and sink paths tell streams apart by name (or id when unnamed)`)
 	f(okTokens+"streams: [{id: s1}]\n"+okSinks,
-		"t.yaml:2: streams[0].sinks: required; list the names of the sinks that receive this stream's events")
+		"t.yaml:2: streams[0].sinks: required: list the sinks that receive this stream's events, or give routes and default")
 	f(okTokens+"streams: [{id: s1, sinks: [out, nowhere]}]\n"+okSinks, `t.yaml:2: streams[0].sinks[1]: no sink is named "nowhere"`)
 	f(okTokens+"streams: [{id: s1, sinks: [out], rate_limit: {events_per_second: -1, burst: -1}}]\n"+okSinks,
 		"t.yaml:2: streams[0].rate_limit.events_per_second: must be greater than 0",
@@ -380,7 +380,7 @@ func TestParseManyMistakes(t *testing.T) {
 		"testdata/mistakes.yaml:9: tokens[0].streams[0]: no stream has id \"payment\"",
 		"testdata/mistakes.yaml:12: streams[0].rate_limit.burst: must be 0 (one second's worth of events) or more",
 		"testdata/mistakes.yaml:13: streams[0].sinks[0]: no sink is named \"locl\"",
-		"testdata/mistakes.yaml:14: streams[0].colour: unknown key; known keys: id, name, rate_limit, sinks",
+		"testdata/mistakes.yaml:14: streams[0].colour: unknown key; known keys: id, name, rate_limit, sinks, processors, routes, default",
 		"testdata/mistakes.yaml:16: sinks[0].5: unknown key; known keys: name, type, batch, path, headers, retry, compress",
 		"testdata/mistakes.yaml:16: sinks[0].path: required",
 	}, "\n")

@@ -12,6 +12,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ingestd/ingestd/core/jsonedit"
+	"github.com/ingestd/ingestd/core/processor"
 	"github.com/ingestd/ingestd/sinks"
 )
 
@@ -41,6 +43,9 @@ var (
 	durationType = reflect.TypeFor[time.Duration]()
 	timeType     = reflect.TypeFor[time.Time]()
 	sinkType     = reflect.TypeFor[Sink]()
+	stepType     = reflect.TypeFor[Processor]()
+	assignType   = reflect.TypeFor[[]processor.Assignment]()
+	pairsType    = reflect.TypeFor[[]processor.Pair]()
 )
 
 func (l *loader) fail(line int, key, msg string) {
@@ -66,6 +71,12 @@ func (l *loader) decode(n *yaml.Node, v reflect.Value, key string) {
 	switch t := v.Type(); {
 	case t == sinkType:
 		l.sink(n, v.Addr().Interface().(*Sink), key)
+	case t == stepType:
+		l.step(n, v.Addr().Interface().(*Processor), key)
+	case t == assignType:
+		l.assignments(n, v, key)
+	case t == pairsType:
+		l.pairList(n, v, key)
 	case t == durationType, t == timeType:
 		l.scalar(n, v, key)
 	default:
@@ -167,26 +178,44 @@ func (l *loader) list(n *yaml.Node, v reflect.Value, key string) {
 // sink decodes one entry of `sinks:`. The keys name, type and batch are common to all sinks;
 // every other key belongs to the options struct of the entry's type.
 func (l *loader) sink(n *yaml.Node, s *Sink, key string) {
-	targets := []reflect.Value{reflect.ValueOf(s).Elem()}
-	typ, typeNode := l.sinkType(n)
-	reg, known := sinks.Lookup(typ)
-	if known {
-		opts := reg.NewOptions()
-		if rv := reflect.ValueOf(opts); rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Kind() == reflect.Struct {
-			s.Options = opts
-			targets = append(targets, rv.Elem())
-		} else {
-			l.fail(typeNode.Line, join(key, "type"), fmt.Sprintf("sink type %q is registered without an options struct pointer; this is a bug in ingestd", typ))
-		}
+	typ, typeNode := l.entryType(n)
+	var opts any
+	if reg, known := sinks.Lookup(typ); known {
+		s.Options = reg.NewOptions()
+		opts = s.Options
 	}
-	// Without a known type the options cannot be told from typos, so they are left alone; the
-	// type itself is reported by the checks.
-	l.fields(n, key, known, targets...)
+	l.typed(n, key, reflect.ValueOf(s).Elem(), opts, typeNode)
 }
 
-// sinkType finds the value of an entry's `type:` key ahead of decoding, so that the other keys
+// step decodes one entry of a stream's `processors:`, as sink does a sink.
+func (l *loader) step(n *yaml.Node, p *Processor, key string) {
+	typ, typeNode := l.entryType(n)
+	var opts any
+	if newOpts, known := processorTypes[typ]; known {
+		p.Options = newOpts()
+		opts = p.Options
+	}
+	l.typed(n, key, reflect.ValueOf(p).Elem(), opts, typeNode)
+}
+
+// typed decodes an entry whose `type:` selects the options struct that takes its other keys;
+// base takes the keys every entry has. opts is nil when the type is unknown: the options then
+// cannot be told from typos, so they are left alone, and the checks report the type.
+func (l *loader) typed(n *yaml.Node, key string, base reflect.Value, opts any, typeNode *yaml.Node) {
+	targets := []reflect.Value{base}
+	if opts != nil {
+		if rv := reflect.ValueOf(opts); rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Kind() == reflect.Struct {
+			targets = append(targets, rv.Elem())
+		} else {
+			l.fail(typeNode.Line, join(key, "type"), fmt.Sprintf("type %q is registered without an options struct pointer; this is a bug in ingestd", typeNode.Value))
+		}
+	}
+	l.fields(n, key, opts != nil, targets...)
+}
+
+// entryType finds the value of an entry's `type:` key ahead of decoding, so that the other keys
 // can be decoded into that type's options.
-func (l *loader) sinkType(n *yaml.Node) (string, *yaml.Node) {
+func (l *loader) entryType(n *yaml.Node) (string, *yaml.Node) {
 	if n.Kind != yaml.MappingNode {
 		return "", nil
 	}
@@ -208,6 +237,114 @@ func (l *loader) sinkType(n *yaml.Node) (string, *yaml.Node) {
 		return typ, val
 	}
 	return "", nil
+}
+
+// assignments decodes a mapping from field paths to values of any shape (enrich's `set`) into
+// []processor.Assignment, keeping the file's order, each value turned into JSON.
+func (l *loader) assignments(n *yaml.Node, v reflect.Value, key string) {
+	if n.Kind != yaml.MappingNode {
+		l.fail(n.Line, key, "expected a mapping of field paths to values, got "+describe(n))
+		return
+	}
+	var out []processor.Assignment
+	l.pairs(n, key, func(name, path string, _, val *yaml.Node) {
+		if js, ok := l.json(nil, val, path); ok {
+			out = append(out, processor.Assignment{Path: name, Value: js})
+		}
+	})
+	v.Set(reflect.ValueOf(out))
+}
+
+// pairList decodes a mapping from strings to strings (enrich's `rename`, `copy`, `facts`) into
+// []processor.Pair, keeping the file's order.
+func (l *loader) pairList(n *yaml.Node, v reflect.Value, key string) {
+	if n.Kind != yaml.MappingNode {
+		l.fail(n.Line, key, "expected a mapping, got "+describe(n))
+		return
+	}
+	var out []processor.Pair
+	l.pairs(n, key, func(name, path string, _, val *yaml.Node) {
+		var s string
+		l.scalar(val, reflect.ValueOf(&s).Elem(), path)
+		if !l.failed[path] {
+			out = append(out, processor.Pair{Key: name, Value: s})
+		}
+	})
+	v.Set(reflect.ValueOf(out))
+}
+
+// json appends the YAML value n as JSON: strings (with ${ENV} expanded), integers, floats,
+// booleans, null, and mappings and lists of them.
+func (l *loader) json(dst []byte, n *yaml.Node, key string) ([]byte, bool) {
+	switch n.Kind {
+	case yaml.AliasNode:
+		if slices.Contains(l.aliases, n) {
+			l.fail(n.Line, key, "alias *"+n.Value+" refers to a value that contains it")
+			return dst, false
+		}
+		l.aliases = append(l.aliases, n)
+		defer func() { l.aliases = l.aliases[:len(l.aliases)-1] }()
+		return l.json(dst, n.Alias, key)
+	case yaml.MappingNode:
+		dst = append(dst, '{')
+		ok := true
+		l.pairs(n, key, func(name, path string, _, val *yaml.Node) {
+			if len(dst) > 1 {
+				dst = append(dst, ',')
+			}
+			dst = jsonString(dst, name)
+			dst = append(dst, ':')
+			var good bool
+			dst, good = l.json(dst, val, path)
+			ok = ok && good
+		})
+		return append(dst, '}'), ok
+	case yaml.SequenceNode:
+		dst = append(dst, '[')
+		ok := true
+		for i, item := range n.Content {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var good bool
+			dst, good = l.json(dst, item, index(key, i))
+			ok = ok && good
+		}
+		return append(dst, ']'), ok
+	}
+	switch n.ShortTag() {
+	case "!!null":
+		return append(dst, "null"...), true
+	case "!!bool":
+		var b bool
+		l.scalar(n, reflect.ValueOf(&b).Elem(), key)
+		return strconv.AppendBool(dst, b), !l.failed[key]
+	case "!!int":
+		i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
+		if err != nil {
+			l.fail(n.Line, key, fmt.Sprintf("%s does not fit a 64-bit integer", n.Value))
+			return dst, false
+		}
+		return strconv.AppendInt(dst, i, 10), true
+	case "!!float":
+		f, err := strconv.ParseFloat(n.Value, 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			l.fail(n.Line, key, fmt.Sprintf("%s is not a number JSON can hold", n.Value))
+			return dst, false
+		}
+		return strconv.AppendFloat(dst, f, 'g', -1, 64), true
+	}
+	s, err := expand(n.Value, l.lookup)
+	if err != nil {
+		l.fail(n.Line, key, err.Error())
+		return dst, false
+	}
+	return jsonString(dst, s), true
+}
+
+// jsonString appends s as a JSON string; invalid UTF-8 becomes U+FFFD, as in events.
+func jsonString(dst []byte, s string) []byte {
+	return jsonedit.AppendString(dst, []byte(s))
 }
 
 func (l *loader) scalar(n *yaml.Node, v reflect.Value, key string) {

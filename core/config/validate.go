@@ -177,15 +177,8 @@ func (l *loader) checkStreams(streams []Stream, sinkNames map[string]bool) {
 			}
 			l.invalid(key+field, fmt.Sprintf("%q is also the name or id of %s; metrics and sink paths tell streams apart by name (or id when unnamed)", k, index("streams", j)))
 		}
-		if len(s.Sinks) == 0 {
-			l.invalid(key+".sinks", "required; list the names of the sinks that receive this stream's events")
-		}
-		for j, name := range s.Sinks {
-			if !sinkNames[name] {
-				l.invalid(index(key+".sinks", j), fmt.Sprintf("no sink is named %q", name))
-			}
-		}
 		l.checkRateLimit(key+".rate_limit", s.RateLimit)
+		l.checkPipeline(key, s, sinkNames)
 	}
 }
 

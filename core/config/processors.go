@@ -1,0 +1,11 @@
+package config
+
+import (
+	"github.com/ingestd/ingestd/core/processor"
+	"github.com/ingestd/ingestd/core/processor/filter"
+)
+
+// processorTypes maps each `type:` of a stream's processors to its options' constructor.
+var processorTypes = map[string]func() processor.Options{
+	"filter": func() processor.Options { return filter.NewOptions() },
+}
