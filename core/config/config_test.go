@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +144,13 @@ func TestParseFull(t *testing.T) {
 				Options: &testOptions{Path: "spare.ndjson", Retry: testRetry{Max: 3}},
 			},
 		},
+	}
+	for i := range cfg.Streams {
+		p := cfg.Streams[i].Pipeline
+		if p == nil || !slices.Equal(p.Sinks(), want.Streams[i].Sinks) || len(p.Routes()) != 0 || !p.Plain() {
+			t.Fatalf("streams[%d]: the pipeline is not the sinks shorthand: %+v", i, p)
+		}
+		cfg.Streams[i].Pipeline = nil
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("Load:\n got %+v\nwant %+v", cfg, want)

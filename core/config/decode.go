@@ -179,38 +179,36 @@ func (l *loader) list(n *yaml.Node, v reflect.Value, key string) {
 // every other key belongs to the options struct of the entry's type.
 func (l *loader) sink(n *yaml.Node, s *Sink, key string) {
 	typ, typeNode := l.entryType(n)
-	var opts any
-	if reg, known := sinks.Lookup(typ); known {
+	reg, known := sinks.Lookup(typ)
+	if known {
 		s.Options = reg.NewOptions()
-		opts = s.Options
 	}
-	l.typed(n, key, reflect.ValueOf(s).Elem(), opts, typeNode)
+	l.typed(n, key, "sink", reflect.ValueOf(s).Elem(), known, s.Options, typeNode)
 }
 
 // step decodes one entry of a stream's `processors:`, as sink does a sink.
 func (l *loader) step(n *yaml.Node, p *Processor, key string) {
 	typ, typeNode := l.entryType(n)
-	var opts any
-	if newOpts, known := processorTypes[typ]; known {
+	newOpts, known := processorTypes[typ]
+	if known {
 		p.Options = newOpts()
-		opts = p.Options
 	}
-	l.typed(n, key, reflect.ValueOf(p).Elem(), opts, typeNode)
+	l.typed(n, key, "processor", reflect.ValueOf(p).Elem(), known, p.Options, typeNode)
 }
 
 // typed decodes an entry whose `type:` selects the options struct that takes its other keys;
-// base takes the keys every entry has. opts is nil when the type is unknown: the options then
-// cannot be told from typos, so they are left alone, and the checks report the type.
-func (l *loader) typed(n *yaml.Node, key string, base reflect.Value, opts any, typeNode *yaml.Node) {
+// base takes the keys every entry has. Without a known type the options cannot be told from
+// typos, so they are left alone, and the checks report the type.
+func (l *loader) typed(n *yaml.Node, key, kind string, base reflect.Value, known bool, opts any, typeNode *yaml.Node) {
 	targets := []reflect.Value{base}
-	if opts != nil {
+	if known {
 		if rv := reflect.ValueOf(opts); rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Kind() == reflect.Struct {
 			targets = append(targets, rv.Elem())
 		} else {
-			l.fail(typeNode.Line, join(key, "type"), fmt.Sprintf("type %q is registered without an options struct pointer; this is a bug in ingestd", typeNode.Value))
+			l.fail(typeNode.Line, join(key, "type"), fmt.Sprintf("%s type %q is registered without an options struct pointer; this is a bug in ingestd", kind, typeNode.Value))
 		}
 	}
-	l.fields(n, key, opts != nil, targets...)
+	l.fields(n, key, known, targets...)
 }
 
 // entryType finds the value of an entry's `type:` key ahead of decoding, so that the other keys

@@ -68,7 +68,7 @@ type Pipeline struct {
 	sinks    []string
 	drops    []string // every drop reason, indexed by Result.DropCode
 	rate     *jsonedit.Program
-	plain    bool // no steps, one catch-all route: the event goes unchanged to every sink
+	plain    bool // no steps and no routes: every event goes unchanged to the default sinks
 }
 
 // New assembles a pipeline. sinks names the sinks the routes and defaults index.
@@ -112,7 +112,7 @@ func New(steps []Step, routes []Route, defaults []int, sinks []string) (*Pipelin
 	if p.rate, err = b.Compile(); err != nil {
 		return nil, err
 	}
-	p.plain = len(steps) == 0 && len(routes) == 1 && routes[0].When == nil && routes[0].Sample == nil
+	p.plain = len(steps) == 0 && len(routes) == 0
 	return p, nil
 }
 
