@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"reflect"
 	"runtime"
 	"strconv"
@@ -39,6 +40,7 @@ import (
 
 	"github.com/ingestd/ingestd/core/config"
 	"github.com/ingestd/ingestd/core/decode"
+	"github.com/ingestd/ingestd/core/pipeline"
 	"github.com/ingestd/ingestd/core/ratelimit"
 )
 
@@ -61,6 +63,8 @@ type Engine struct {
 	stopped  chan struct{} // closed when Shutdown has finished
 	once     sync.Once
 
+	hostJSON []byte // the host name as a JSON string, for enrich's host fact
+
 	metricsOnce  sync.Once
 	metricsServe fasthttp.RequestHandler
 }
@@ -70,6 +74,7 @@ type generation struct {
 	cfg         *config.Config
 	tokens      map[[sha256.Size]byte]*token
 	streams     map[string]*stream
+	streamList  []*stream // in config order: stream.index
 	sinks       []*sinkRunner
 	bindings    int           // (stream, sink) pairs; each shard keeps one open batch per pair
 	bindingSink []*sinkRunner // the sink of each binding
@@ -83,6 +88,7 @@ type generation struct {
 type token struct {
 	digest    [sha256.Size]byte
 	name      string
+	nameJSON  []byte // the name as a JSON string, for enrich's token fact
 	all       bool
 	streams   map[string]struct{}
 	expiresAt int64 // Unix nanoseconds; 0 = never
@@ -92,11 +98,15 @@ type token struct {
 type stream struct {
 	id       string
 	key      string
+	index    int    // position in the config, which indexes each shard's pipeline workers
 	idJSON   []byte // the id as a JSON string, ready to append
+	keyJSON  []byte
 	limit    *ratelimit.Bucket
-	bindings []int // indexes into each shard's open batches, one per sink of the stream
+	pipe     *pipeline.Pipeline
+	bindings []int // indexes into each shard's open batches, one per sink of the pipeline
 	sinkOf   []*sinkRunner
 	met      *streamMetrics
+	pipeMet  *pipelineMetrics
 }
 
 // Option adjusts an engine at construction.
@@ -119,6 +129,11 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Engine, erro
 		o(e)
 	}
 	e.unknown = e.met.forStream(unknownStream)
+	host, err := os.Hostname()
+	if err != nil {
+		host = "localhost"
+	}
+	e.hostJSON = strconv.AppendQuote(nil, host)
 	e.units.New = func() any { return new(unit) }
 	g, err := e.build(ctx, cfg)
 	if err != nil {
@@ -152,7 +167,7 @@ func (e *Engine) build(ctx context.Context, cfg *config.Config) (*generation, er
 	}
 	for i := range cfg.Tokens {
 		t := &cfg.Tokens[i]
-		tk := &token{digest: t.Hash, name: t.Name, streams: map[string]struct{}{}}
+		tk := &token{digest: t.Hash, name: t.Name, nameJSON: strconv.AppendQuote(nil, t.Name), streams: map[string]struct{}{}}
 		for _, s := range t.Streams {
 			tk.all = tk.all || s == "*"
 			tk.streams[s] = struct{}{}
@@ -177,17 +192,26 @@ func (e *Engine) build(ctx context.Context, cfg *config.Config) (*generation, er
 	}
 	for i := range cfg.Streams {
 		s := &cfg.Streams[i]
-		st := &stream{id: s.ID, key: s.Key(), idJSON: strconv.AppendQuote(nil, s.ID), met: e.met.forStream(s.Key())}
+		if s.Pipeline == nil {
+			g.closeSinks(ctx, e.log)
+			return nil, fmt.Errorf("stream %q has no compiled pipeline; build configs with config.Load or config.Parse", s.ID)
+		}
+		st := &stream{
+			id: s.ID, key: s.Key(), index: i, pipe: s.Pipeline,
+			idJSON: strconv.AppendQuote(nil, s.ID), keyJSON: strconv.AppendQuote(nil, s.Key()),
+			met: e.met.forStream(s.Key()), pipeMet: e.met.forPipeline(s.Key(), s.Pipeline),
+		}
 		if s.RateLimit != nil {
 			st.limit = ratelimit.New(s.RateLimit.EventsPerSecond, s.RateLimit.Burst)
 		}
-		for _, name := range s.Sinks {
+		for _, name := range s.Pipeline.Sinks() {
 			st.bindings = append(st.bindings, g.bindings)
 			st.sinkOf = append(st.sinkOf, byName[name])
 			g.bindingSink = append(g.bindingSink, byName[name])
 			g.bindings++
 		}
 		g.streams[s.ID] = st
+		g.streamList = append(g.streamList, st)
 	}
 	n := cfg.Server.Shards
 	if n <= 0 {
@@ -308,15 +332,22 @@ func (e *Engine) Reload(ctx context.Context, cfg *config.Config) error {
 		return errors.New("ingestd is shutting down")
 	}
 	if !reflect.DeepEqual(cfg.Server, e.server) {
+		e.met.reloads.WithLabelValues("failed").Inc()
 		return ErrServerChanged
 	}
 	g, err := e.build(ctx, cfg)
 	if err != nil {
+		e.met.reloads.WithLabelValues("failed").Inc()
 		return err
 	}
+	e.met.reloads.WithLabelValues("ok").Inc()
 	old := e.gen.Swap(g)
 	return e.drain(ctx, old)
 }
+
+// ReloadInvalid counts a reload refused because the new config has errors, which the caller
+// found before it could call Reload; the running config stays.
+func (e *Engine) ReloadInvalid() { e.met.reloads.WithLabelValues("invalid").Inc() }
 
 // Shutdown stops accepting requests (readyz turns 503, ingest answers 503 overloaded), waits
 // for requests in flight, drains every ring, flushes every batch, waits for the sinks to deliver

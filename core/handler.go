@@ -167,6 +167,7 @@ func (e *Engine) ingest(ctx *fasthttp.RequestCtx, g *generation, now time.Time) 
 	}
 
 	u.stream = st
+	u.token = tk
 	u.stamp(now)
 	size := len(u.body)
 	if !g.enqueue(u) {

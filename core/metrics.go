@@ -1,12 +1,14 @@
 package core
 
 import (
+	"math/bits"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/ingestd/ingestd/core/apierr"
+	"github.com/ingestd/ingestd/core/pipeline"
 )
 
 // unknownStream labels requests that named no configured stream, so clients cannot create
@@ -29,6 +31,9 @@ type metrics struct {
 	batches    *prometheus.CounterVec
 	queueDepth *prometheus.GaugeVec
 	duration   prometheus.Histogram
+	routed     *prometheus.CounterVec
+	stepErrors *prometheus.CounterVec
+	reloads    *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -63,9 +68,21 @@ func newMetrics() *metrics {
 			Help:    "Time to answer an ingest request.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}),
+		routed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ingestd_route_events_total", Help: "Events a route matched, by outcome: kept, or sampled_out by its sampling.",
+		}, []string{"stream", "route", "outcome"}),
+		stepErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ingestd_processor_errors_total", Help: "Events a processor could not process (a parse that failed); they are kept, tagged.",
+		}, []string{"stream", "processor"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ingestd_config_reloads_total", Help: "Config reloads by result: ok, invalid (the file has errors), failed (a sink could not start).",
+		}, []string{"result"}),
+	}
+	for _, r := range []string{"ok", "invalid", "failed"} {
+		m.reloads.WithLabelValues(r)
 	}
 	m.reg.MustRegister(m.requests, m.received, m.rejected, m.bytes, m.delivered, m.dropped,
-		m.batches, m.queueDepth, m.duration,
+		m.batches, m.queueDepth, m.duration, m.routed, m.stepErrors, m.reloads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -102,5 +119,45 @@ func (m *metrics) forSink(name string) *sinkMetrics {
 		delivered: m.delivered.WithLabelValues(name),
 		ok:        m.batches.WithLabelValues(name, "ok"),
 		failed:    m.batches.WithLabelValues(name, "error"),
+	}
+}
+
+// pipelineMetrics are one stream's processing and routing series, resolved up front: per route
+// the events it kept and sampled out, per step the events it failed on, and per drop reason
+// the events that reached no sink.
+type pipelineMetrics struct {
+	kept, sampledOut []prometheus.Counter
+	failed           []prometheus.Counter
+	dropped          []prometheus.Counter
+}
+
+func (m *metrics) forPipeline(stream string, p *pipeline.Pipeline) *pipelineMetrics {
+	pm := &pipelineMetrics{}
+	for _, r := range p.Routes() {
+		pm.kept = append(pm.kept, m.routed.WithLabelValues(stream, r.Name, "kept"))
+		pm.sampledOut = append(pm.sampledOut, m.routed.WithLabelValues(stream, r.Name, "sampled_out"))
+	}
+	for _, s := range p.Steps() {
+		pm.failed = append(pm.failed, m.stepErrors.WithLabelValues(stream, s.Name))
+	}
+	for _, reason := range p.DropReasons() {
+		pm.dropped = append(pm.dropped, m.dropped.WithLabelValues(stream, reason))
+	}
+	return pm
+}
+
+// count adds what the pipeline did with one event.
+func (pm *pipelineMetrics) count(r *pipeline.Result) {
+	for m := r.Matched &^ r.SampledOut; m != 0; m &= m - 1 {
+		pm.kept[bits.TrailingZeros64(m)].Inc()
+	}
+	for m := r.SampledOut; m != 0; m &= m - 1 {
+		pm.sampledOut[bits.TrailingZeros64(m)].Inc()
+	}
+	for m := r.Failed; m != 0; m &= m - 1 {
+		pm.failed[bits.TrailingZeros64(m)].Inc()
+	}
+	if r.Sinks == 0 {
+		pm.dropped[r.DropCode].Inc()
 	}
 }

@@ -1,11 +1,14 @@
 package core
 
 import (
+	"math/bits"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ingestd/ingestd/core/pipeline"
+	"github.com/ingestd/ingestd/core/processor"
 	"github.com/ingestd/ingestd/ringbuf"
 	"github.com/ingestd/ingestd/sinks"
 )
@@ -17,8 +20,10 @@ type shard struct {
 	g       *generation
 	ring    *ringbuf.Ring[*unit]
 	depth   prometheus.Gauge
-	open    []openBatch // one per (stream, sink) binding
-	scratch []byte      // one stored line, when a stream has several sinks
+	open    []openBatch        // one per (stream, sink) binding
+	pipes   []*pipeline.Worker // per stream (stream.index); nil for plain pipelines
+	facts   processor.Facts
+	scratch []byte // one stored line, when it is processed or goes to several sinks
 }
 
 type openBatch struct {
@@ -27,13 +32,21 @@ type openBatch struct {
 }
 
 func newShard(e *Engine, g *generation, id int) *shard {
-	return &shard{
+	sh := &shard{
 		e:     e,
 		g:     g,
 		ring:  ringbuf.New[*unit](e.server.QueueSize),
 		depth: e.met.queueDepth.WithLabelValues(strconv.Itoa(id)),
 		open:  make([]openBatch, g.bindings),
+		pipes: make([]*pipeline.Worker, len(g.streamList)),
+		facts: processor.Facts{Host: e.hostJSON},
 	}
+	for i, st := range g.streamList {
+		if !st.pipe.Plain() {
+			sh.pipes[i] = st.pipe.NewWorker()
+		}
+	}
+	return sh
 }
 
 // run is the worker loop: take units until the ring is closed and empty, then flush.
@@ -56,10 +69,15 @@ func (sh *shard) run() {
 	}
 }
 
-// process appends every event of u to the open batch of each sink its stream routes to. With
-// one sink the line is built straight into the batch; with several it is built once and copied.
+// process appends every event of u to the open batch of each sink its stream routes to. Without
+// processors and routes, with one sink, the line is built straight into the batch; otherwise
+// it is built once, run through the stream's pipeline, and copied.
 func (sh *shard) process(u *unit) {
 	st := u.stream
+	if w := sh.pipes[st.index]; w != nil {
+		sh.processPipeline(u, w)
+		return
+	}
 	events := u.scan.Events
 	for i := range events {
 		ev := &events[i]
@@ -73,6 +91,25 @@ func (sh *shard) process(u *unit) {
 		for j := range st.bindings {
 			ob := sh.batch(st, j, u.received)
 			ob.b.Data = append(ob.b.Data, sh.scratch...)
+			sh.added(st, j, ob)
+		}
+	}
+}
+
+// processPipeline runs every event of u through the stream's processors and routes, and appends
+// it to the batch of each sink it reaches.
+func (sh *shard) processPipeline(u *unit, w *pipeline.Worker) {
+	st := u.stream
+	sh.facts.Token, sh.facts.Stream, sh.facts.StreamID = u.token.nameJSON, st.keyJSON, st.idJSON
+	events := u.scan.Events
+	for i := range events {
+		sh.scratch = appendStored(sh.scratch[:0], u.body, &events[i], st.idJSON, u.receivedJSON)
+		r := w.Run(sh.scratch[:len(sh.scratch)-1], &sh.facts, u.received)
+		st.pipeMet.count(r)
+		for m := r.Sinks; m != 0; m &= m - 1 {
+			j := bits.TrailingZeros64(m)
+			ob := sh.batch(st, j, u.received)
+			ob.b.Data = append(append(ob.b.Data, w.Line(j)...), '\n')
 			sh.added(st, j, ob)
 		}
 	}

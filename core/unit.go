@@ -16,7 +16,8 @@ type unit struct {
 	body     []byte
 	scan     decode.Scanner
 	stream   *stream
-	received int64 // Unix nanoseconds
+	token    *token // the sender, whose name enrich may add
+	received int64  // Unix nanoseconds
 	// receivedJSON is received as a quoted RFC 3339 UTC string with nanoseconds, formatted
 	// once per request and appended to every event.
 	receivedJSON []byte
@@ -47,6 +48,7 @@ func (e *Engine) release(u *unit) {
 	}
 	e.queued.Add(-int64(len(u.body)))
 	u.stream = nil
+	u.token = nil
 	if cap(u.body) > maxPooledBody {
 		u.body = nil
 	}

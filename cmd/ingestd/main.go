@@ -167,6 +167,7 @@ func reload(ctx context.Context, eng *core.Engine, path, listen string, log *slo
 	cfg, err := config.Load(path)
 	if err != nil {
 		log.Error("reload refused: the config has errors; the running config stays", "err", err)
+		eng.ReloadInvalid()
 		return
 	}
 	if listen != "" {
