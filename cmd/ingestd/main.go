@@ -38,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args, stdout, stderr)
 	case "validate":
 		return validate(args, stdout, stderr)
+	case "process":
+		return processCmd(args, os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "ingestd", version)
 		return 0
@@ -55,6 +57,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   ingestd [serve] [--config FILE] [--listen ADDR]   run the server (embedded default config without --config)
   ingestd validate --config FILE                    check a config; prints file:line: key: message per mistake
+  ingestd process --config FILE --stream ID         run NDJSON events from stdin through a stream's
+                                                    processors and routes; one result line per event
   ingestd version                                   print the version
 `)
 }
@@ -75,6 +79,31 @@ func validate(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", *path)
+	return 0
+}
+
+func processCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("process", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config file")
+	stream := fs.String("stream", "", "id or name of the stream whose processors and routes to run")
+	token := fs.String("token", "cli", "token name the events are taken as sent with (enrich's token fact)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *path == "" || *stream == "" {
+		fmt.Fprintln(stderr, "ingestd process: --config FILE and --stream ID are required")
+		return 2
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if err := core.Tryout(cfg, *stream, *token, stdin, stdout); err != nil {
+		fmt.Fprintln(stderr, "ingestd process:", err)
+		return 1
+	}
 	return 0
 }
 
