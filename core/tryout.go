@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 	"strconv"
 	"time"
@@ -76,7 +77,7 @@ func Tryout(cfg *config.Config, streamIDOrName, token string, in io.Reader, out 
 			now := time.Now()
 			received = now.UTC().AppendFormat(received[:0], receivedLayout)
 			stored = appendStored(stored[:0], line, &sc.Events[0], facts.StreamID, received)
-			writeResult(bw, p, w.Run(stored[:len(stored)-1], &facts, now.UnixNano()))
+			writeResult(bw, p, w, w.Run(stored[:len(stored)-1], &facts, now.UnixNano()))
 		}
 		if err == io.EOF {
 			break
@@ -127,11 +128,16 @@ func writeRefused(w *bufio.Writer, line int, msg string) {
 	w.WriteString("}\n")
 }
 
-func writeResult(w *bufio.Writer, p *pipeline.Pipeline, r *pipeline.Result) {
+// writeResult writes one result line. The event is shown as the first sink reached gets it;
+// others can differ only in "sample_rate".
+func writeResult(w *bufio.Writer, p *pipeline.Pipeline, pw *pipeline.Worker, r *pipeline.Result) {
 	w.WriteString(`{"event":`)
-	if r.Event == nil {
+	switch {
+	case r.Event == nil:
 		w.WriteString("null")
-	} else {
+	case r.Sinks != 0:
+		w.Write(pw.Line(bits.TrailingZeros64(r.Sinks)))
+	default:
 		w.Write(r.Event)
 	}
 	w.WriteString(`,"routes":[`)

@@ -29,3 +29,19 @@ func BenchmarkSonic(b *testing.B) {
 		sonic.Valid(doc)
 	}
 }
+
+func FuzzScratchDiff(f *testing.F) {
+	for _, s := range []string{`{}`, `[1,2]`, `"a\u0000"`, "\"\x01\"", `01`, `1.`, `-`, `1e5`, `{"a":1,}`, ` true `, `nul`, `"\ud800"`, "[\n1\r]", `{"a" 1}`, `1 2`, `"\x"`, `-0.0e-0`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, c := range b {
+			if c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+				return
+			}
+		}
+		if json.Valid(b) != sonic.Valid(b) {
+			t.Fatalf("%q: std %v sonic %v", b, json.Valid(b), sonic.Valid(b))
+		}
+	})
+}
