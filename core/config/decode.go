@@ -285,11 +285,12 @@ func (l *loader) json(dst []byte, n *yaml.Node, key string) ([]byte, bool) {
 		return l.json(dst, n.Alias, key)
 	case yaml.MappingNode:
 		dst = append(dst, '{')
-		ok := true
+		ok, first := true, true
 		l.pairs(n, key, func(name, path string, _, val *yaml.Node) {
-			if len(dst) > 1 {
+			if !first {
 				dst = append(dst, ',')
 			}
+			first = false
 			dst = jsonString(dst, name)
 			dst = append(dst, ':')
 			var good bool
