@@ -34,7 +34,7 @@ func Compile(src string) (*Cond, error) {
 	if ce != nil {
 		return nil, fmt.Errorf("condition '%s': %s: %s", src, where(src, ce.at.Location().From), ce.msg)
 	}
-	return &Cond{src: src, fields: fieldpath.NewSet(c.paths...), nf: len(c.paths), root: root}, nil
+	return &Cond{src: src, paths: c.paths, fields: fieldpath.NewSet(c.paths...), nf: len(c.paths), root: root}, nil
 }
 
 // where describes the position of the rune at index from (what expr's locations count) as

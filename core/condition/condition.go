@@ -40,6 +40,7 @@ const maxFields = 32
 // Cond is a compiled condition. It is immutable and safe for concurrent use.
 type Cond struct {
 	src    string
+	paths  []*fieldpath.Path
 	fields *fieldpath.Set
 	nf     int
 	root   *node
@@ -53,6 +54,17 @@ func (c *Cond) String() string { return c.src }
 func (c *Cond) Eval(obj []byte) bool {
 	var vals [maxFields]fieldpath.Value
 	c.fields.Lookup(obj, vals[:c.nf])
+	return c.root.eval(vals[:c.nf])
+}
+
+// Fields returns the paths the condition reads, in the order EvalValues takes their values.
+// The slice must not be changed.
+func (c *Cond) Fields() []*fieldpath.Path { return c.paths }
+
+// EvalValues is Eval with the values of Fields already looked up by the caller (vals[i] holds
+// the value of Fields()[i], the zero Value when missing), so that one pass over an event can
+// serve several conditions.
+func (c *Cond) EvalValues(vals []fieldpath.Value) bool {
 	return c.root.eval(vals[:c.nf])
 }
 

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/ingestd/ingestd/core/fieldpath"
 )
 
 // event is a seed-like event with a field of every kind, escapes, and a repeated key.
@@ -421,4 +423,34 @@ func tooManyFields() string {
 		b.WriteString(" == 1")
 	}
 	return b.String()
+}
+
+// EvalValues with the fields looked up by the caller decides as Eval does.
+func TestEvalValuesMatchesEval(t *testing.T) {
+	conds := []string{
+		`event.status == "declined" && event.amount > 1000 || metadata.env in ["prod", "staging"]`,
+		`exists(event.card) && !(source startsWith "test")`,
+		`event.a == event.b`,
+		`true`,
+	}
+	events := []string{
+		`{"source":"app","event":{"status":"declined","amount":5000},"metadata":{"env":"dev"}}`,
+		`{"source":"test-1","event":{"card":"x","a":1,"b":1},"metadata":{"env":"staging"}}`,
+		`{"source":"app","event":{"a":"1","b":1}}`,
+		`{}`,
+	}
+	for _, src := range conds {
+		c, err := Compile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set := fieldpath.NewSet(c.Fields()...)
+		vals := make([]fieldpath.Value, set.Len())
+		for _, ev := range events {
+			set.Lookup([]byte(ev), vals)
+			if got, want := c.EvalValues(vals), c.Eval([]byte(ev)); got != want {
+				t.Errorf("%s on %s: EvalValues %v, Eval %v", src, ev, got, want)
+			}
+		}
+	}
 }

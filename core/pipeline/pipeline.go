@@ -69,6 +69,13 @@ type Pipeline struct {
 	drops    []string // every drop reason, indexed by Result.DropCode
 	rate     *jsonedit.Program
 	plain    bool // no steps and no routes: every event goes unchanged to the default sinks
+
+	// Every field the routes read (conditions and sampling keys) is found in one pass over the
+	// event: fields is their union, and each route maps its own fields into it.
+	fields   *fieldpath.Set
+	condIdx  [][]int // per route: the index in fields of each of its condition's fields
+	keyIdx   []int   // per route: the index in fields of its sampling key, or -1
+	maxWidth int     // the most fields one condition reads
 }
 
 // New assembles a pipeline. sinks names the sinks the routes and defaults index.
@@ -113,7 +120,39 @@ func New(steps []Step, routes []Route, defaults []int, sinks []string) (*Pipelin
 		return nil, err
 	}
 	p.plain = len(steps) == 0 && len(routes) == 0
+	p.indexFields()
 	return p, nil
+}
+
+// indexFields gathers the fields of every route into one set.
+func (p *Pipeline) indexFields() {
+	var paths []*fieldpath.Path
+	at := map[string]int{}
+	index := func(f *fieldpath.Path) int {
+		i, ok := at[f.String()]
+		if !ok {
+			i = len(paths)
+			at[f.String()] = i
+			paths = append(paths, f)
+		}
+		return i
+	}
+	for _, r := range p.routes {
+		var idx []int
+		if r.When != nil {
+			for _, f := range r.When.Fields() {
+				idx = append(idx, index(f))
+			}
+		}
+		p.maxWidth = max(p.maxWidth, len(idx))
+		p.condIdx = append(p.condIdx, idx)
+		k := -1
+		if r.Key != nil {
+			k = index(r.Key)
+		}
+		p.keyIdx = append(p.keyIdx, k)
+	}
+	p.fields = fieldpath.NewSet(paths...)
 }
 
 // Sinks returns the names of the sinks the pipeline routes to; Result.Sinks indexes them.
@@ -153,7 +192,9 @@ type Worker struct {
 	p      *Pipeline
 	states []processor.State
 	bufs   [2][]byte
-	key    []byte // the sampling key's unescaped value
+	key    []byte            // the sampling key's unescaped value
+	vals   []fieldpath.Value // the routes' fields in the current event
+	cvals  []fieldpath.Value // one condition's fields, gathered from vals
 	res    Result
 
 	edits   *jsonedit.Edits
@@ -164,7 +205,12 @@ type Worker struct {
 
 // NewWorker returns a Worker for p.
 func (p *Pipeline) NewWorker() *Worker {
-	w := &Worker{p: p, edits: p.rate.NewEdits()}
+	w := &Worker{
+		p:     p,
+		edits: p.rate.NewEdits(),
+		vals:  make([]fieldpath.Value, p.fields.Len()),
+		cvals: make([]fieldpath.Value, p.maxWidth),
+	}
 	for _, s := range p.steps {
 		w.states = append(w.states, s.Proc.NewState())
 	}
@@ -199,15 +245,24 @@ func (w *Worker) Run(event []byte, facts *processor.Facts, now int64) *Result {
 		}
 	}
 	r.Event = cur
+	if len(w.vals) > 0 {
+		p.fields.Lookup(cur, w.vals)
+	}
 	for i := range p.routes {
 		rt := &p.routes[i]
-		if rt.When != nil && !rt.When.Eval(cur) {
-			continue
+		if rt.When != nil {
+			idx := p.condIdx[i]
+			for j, k := range idx {
+				w.cvals[j] = w.vals[k]
+			}
+			if !rt.When.EvalValues(w.cvals[:len(idx)]) {
+				continue
+			}
 		}
 		r.Matched |= 1 << i
 		rate := 0
 		if rt.Sample != nil {
-			keep, n := w.sample(rt, cur, now)
+			keep, n := w.sample(rt, p.keyIdx[i], now)
 			if !keep {
 				r.SampledOut |= 1 << i
 				if rt.Final {
@@ -235,14 +290,11 @@ func (w *Worker) Run(event []byte, facts *processor.Facts, now int64) *Result {
 	return r
 }
 
-func (w *Worker) sample(rt *Route, event []byte, now int64) (bool, int) {
-	if rt.Key == nil {
+func (w *Worker) sample(rt *Route, keyIdx int, now int64) (bool, int) {
+	if keyIdx < 0 || w.vals[keyIdx].Kind == 0 {
 		return rt.Sample.Keep(nil, false, now)
 	}
-	v, ok := fieldpath.Lookup(event, rt.Key)
-	if !ok {
-		return rt.Sample.Keep(nil, false, now)
-	}
+	v := w.vals[keyIdx]
 	key := v.Raw
 	if v.Kind == fieldpath.String {
 		w.key = v.Str(w.key[:0])
