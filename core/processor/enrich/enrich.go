@@ -222,6 +222,7 @@ func (c *compiler) set(a processor.Assignment) {
 	}
 	if p != nil && c.claim(key, p) {
 		c.p.statics = append(c.p.statics, static{slot: c.b.Set(p), raw: raw.Bytes()})
+		c.p.always = true
 	}
 }
 
@@ -232,7 +233,7 @@ func (c *compiler) move(key string, r processor.Pair, del bool) {
 		return
 	}
 	if del && inside(to, from) {
-		c.fail(key, fmt.Sprintf("cannot rename %s to %s, itself or a path inside it", from, to))
+		c.fail(key, fmt.Sprintf("cannot rename %s to %s: the target is the field itself or lies inside it", from, to))
 		return
 	}
 	if !c.claim(key, to) {
