@@ -98,7 +98,13 @@ sinks:
 // startEngine builds an engine with the discard sink and shuts it down when tb ends.
 func startEngine(tb testing.TB, maxEvents, maxBytes int) *core.Engine {
 	tb.Helper()
-	cfg, err := config.Parse(fmt.Appendf(nil, engineYAML, maxEvents, maxBytes), "bench.yaml")
+	return startEngineConfig(tb, fmt.Appendf(nil, engineYAML, maxEvents, maxBytes))
+}
+
+// startEngineConfig builds an engine from a YAML config and shuts it down when tb ends.
+func startEngineConfig(tb testing.TB, yml []byte) *core.Engine {
+	tb.Helper()
+	cfg, err := config.Parse(yml, "bench.yaml")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -176,8 +182,9 @@ var workloads = sync.OnceValue(func() []workload {
 })
 
 // makeEvents returns n events of about 500 bytes shaped like a payment service's, each a
-// little different. Every tenth has no timestamp, so the engine fills it in, and every
-// seventh gives its zone as an offset.
+// little different. Every tenth has no timestamp, so the engine fills it in, every seventh
+// gives its zone as an offset, and in every tenth the message leaks a card number, which the
+// pipeline benchmark's mask step hashes.
 func makeEvents(n int) [][]byte {
 	statuses := []string{"approved", "approved", "declined", "approved", "pending"}
 	currencies := []string{"USD", "EUR", "GBP", "JPY"}
@@ -202,12 +209,12 @@ func makeEvents(n int) [][]byte {
 		b = fmt.Appendf(b, `"source":"payments-app","event":{"transactionId":"txn_%05d","status":%q,`+
 			`"latency_ms":%d,"amount":%d.%02d,"currency":%q,"card_last4":"%04d","user_agent":%q,`+
 			`"client_ip":"10.%d.%d.%d","path":%q,"region":%q,"retry":%t,`+
-			`"message":"payment %s for order ord_%06d after %d ms"},`+
+			`"message":"payment %s for order ord_%06d after %d ms%s"},`+
 			`"metadata":{"env":"prod","team":"payments","host":"pay-%02d","version":"2.14.%d"}}`,
 			30921+i, statuses[i%len(statuses)],
 			120+i*13%400, 5+i*97%2000, i*7%100, currencies[i%len(currencies)], 1000+i*7919%9000, agents[i%len(agents)],
 			i%4, i*3%256, 1+i*11%254, paths[i%len(paths)], regions[i%len(regions)], i%6 == 5,
-			statuses[i%len(statuses)], 400000+i*31, 120+i*13%400,
+			statuses[i%len(statuses)], 400000+i*31, 120+i*13%400, leak(i),
 			i%12, i%5)
 		events[i] = b
 	}
@@ -263,4 +270,12 @@ func (w *workload) httpRequest(h http.Header) *http.Request {
 		Host:          "ingestd.test",
 		RemoteAddr:    benchRemoteAddr.String(),
 	}
+}
+
+// leak is what event i's message ends with: a card number in one event of ten.
+func leak(i int) string {
+	if i%10 == 4 {
+		return ", card 4111 1111 1111 1111"
+	}
+	return ""
 }
