@@ -37,6 +37,7 @@ fuzz:
 	$(GO) test ./core/mask -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/kv -run '^$$' -fuzz '^FuzzAppendJSON$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/jsonedit -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/processor/enrich -run '^$$' -fuzz '^FuzzProcess$$' -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test ./bench -run '^$$' -bench . -benchmem

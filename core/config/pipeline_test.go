@@ -116,7 +116,7 @@ func TestPipelineMistakes(t *testing.T) {
 	}
 	want := []string{
 		`t.yaml:9: streams[0].processors[0].fail: no good`,
-		`t.yaml:10: streams[0].processors[1].type: unknown processor type "nope"; known types: filter, record`,
+		`t.yaml:10: streams[0].processors[1].type: unknown processor type "nope"; known types: ` + typeList(processorTypeNames()),
 		`t.yaml:11: streams[0].processors[2].when: condition 'event.status = "x"': column 14: unexpected token Operator("=")`,
 		`t.yaml:12: streams[0].processors[3].colour: unknown key; known keys: type, name, when, reason`,
 		`t.yaml:13: streams[0].processors[4].name: must be 1 to 64 characters from a-z 0-9 _ - (it becomes a metric label)`,

@@ -2,10 +2,12 @@ package config
 
 import (
 	"github.com/ingestd/ingestd/core/processor"
+	"github.com/ingestd/ingestd/core/processor/enrich"
 	"github.com/ingestd/ingestd/core/processor/filter"
 )
 
 // processorTypes maps each `type:` of a stream's processors to its options' constructor.
 var processorTypes = map[string]func() processor.Options{
+	"enrich": func() processor.Options { return enrich.NewOptions() },
 	"filter": func() processor.Options { return filter.NewOptions() },
 }

@@ -13,13 +13,13 @@
 //
 // # Operations
 //
-//   - set: path → JSON value, written as it is (replacing the member, or creating it and the
+//   - set: path → JSON value, written compact (replacing the member, or creating it and the
 //     objects leading to it).
 //   - rename: from → to. When from is present, to gets its value and from is deleted; when it
 //     is missing, nothing happens. Renaming a field to a path inside it is refused; renaming
 //     it to one of its ancestors (event.payload → event) replaces the ancestor with it.
 //   - copy: from → to, like rename without the delete.
-//   - remove: paths to delete; missing ones are fine.
+//   - remove: paths to delete, every occurrence of a duplicated key; missing ones are fine.
 //   - keep: an allow-list of paths. It applies before everything else, so only kept members
 //     survive, plus what this step's set, rename, copy, facts and lookup write; values are
 //     still read from the whole event.
@@ -381,10 +381,7 @@ func (s *state) Process(dst, event []byte, facts *processor.Facts) ([]byte, proc
 		}
 	}
 	if t := p.table; t != nil {
-		var row int
-		var hit bool
-		row, hit, s.key = t.find(s.vals[t.src], s.key)
-		if hit {
+		if row, ok := s.row(t, s.vals[t.src]); ok {
 			t.load(e, row)
 			changed = true
 		}

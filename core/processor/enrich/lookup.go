@@ -33,21 +33,20 @@ type table struct {
 	src   int   // the index of the key among the program's reads
 }
 
-// find looks up the key v, unescaping a string into scratch, and returns the row, whether it
-// was found, and scratch.
-func (t *table) find(v fieldpath.Value, scratch []byte) (int, bool, []byte) {
+// row finds the row of t keyed by v, unescaping a string into the state's scratch buffer.
+func (s *state) row(t *table, v fieldpath.Value) (int, bool) {
 	var k []byte
 	switch v.Kind {
 	case fieldpath.String:
-		scratch = v.Str(scratch[:0])
-		k = scratch
+		s.key = v.Str(s.key[:0])
+		k = s.key
 	case fieldpath.Number:
 		k = v.Raw
 	default:
-		return 0, false, scratch
+		return 0, false
 	}
 	row, ok := t.rows[string(k)] // indexing with a conversion does not allocate
-	return int(row), ok, scratch
+	return int(row), ok
 }
 
 // load sets the cells of row.
