@@ -38,6 +38,8 @@ fuzz:
 	$(GO) test ./core/kv -run '^$$' -fuzz '^FuzzAppendJSON$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/jsonedit -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/processor/enrich -run '^$$' -fuzz '^FuzzProcess$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/processor/parse -run '^$$' -fuzz '^FuzzProcess$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/processor/parse -run '^$$' -fuzz '^FuzzCompactJSON$$' -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test ./bench -run '^$$' -bench . -benchmem

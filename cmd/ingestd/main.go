@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // parse's timezone option works in containers without a zone database
 
 	"github.com/ingestd/ingestd/core"
 	"github.com/ingestd/ingestd/core/config"

@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
+	"time"
 
 	"github.com/ingestd/ingestd/core/fieldpath"
 	"github.com/ingestd/ingestd/core/jsonedit"
@@ -33,7 +33,7 @@ type Options struct {
 
 	// Format kv.
 	PairSeparator  string `yaml:"pair_separator"`  // " " means any run of blanks
-	ValueSeparator string `yaml:"value_separator"` //
+	ValueSeparator string `yaml:"value_separator"` // between a key and its value
 	Quotes         *bool  `yaml:"quotes"`          // nil means true; a pointer so that setting it with another format shows
 
 	// Format regex.
@@ -66,7 +66,18 @@ const (
 	formatTimestamp
 )
 
-var formats = map[string]format{"json": formatJSON, "kv": formatKV, "regex": formatRegex, "timestamp": formatTimestamp}
+var formatNames = [...]string{formatJSON: "json", formatKV: "kv", formatRegex: "regex", formatTimestamp: "timestamp"}
+
+const knownFormats = "json, kv, regex, timestamp"
+
+func parseFormat(s string) format {
+	for f, name := range formatNames {
+		if name == s && s != "" {
+			return format(f)
+		}
+	}
+	return 0
+}
 
 // Compile checks every option and reports every problem.
 func (o *Options) Compile(*processor.Env) (processor.Processor, []processor.FieldError) {
@@ -74,13 +85,11 @@ func (o *Options) Compile(*processor.Env) (processor.Processor, []processor.Fiel
 	p := &Parser{}
 	p.field = c.path("field", o.Field, "the string field to parse")
 
-	switch f, ok := formats[o.Format]; {
+	switch p.format = parseFormat(o.Format); {
 	case o.Format == "":
-		c.fail("format", "required: one of json, kv, regex, timestamp")
-	case !ok:
-		c.fail("format", fmt.Sprintf("unknown format %q: want one of json, kv, regex, timestamp", o.Format))
-	default:
-		p.format = f
+		c.fail("format", "required: one of "+knownFormats)
+	case p.format == 0:
+		c.fail("format", fmt.Sprintf("unknown format %q: want one of %s", o.Format, knownFormats))
 	}
 
 	target := o.Target
@@ -95,8 +104,9 @@ func (o *Options) Compile(*processor.Env) (processor.Processor, []processor.Fiel
 	}
 	errField := c.path("error_field", o.ErrorField, "the field that receives the reason a parse failed")
 
-	c.belongs(p.format, formatKV, "pair_separator", o.PairSeparator != NewOptions().PairSeparator)
-	c.belongs(p.format, formatKV, "value_separator", o.ValueSeparator != NewOptions().ValueSeparator)
+	kvDefaults := kv.DefaultOptions()
+	c.belongs(p.format, formatKV, "pair_separator", o.PairSeparator != kvDefaults.PairSeparator)
+	c.belongs(p.format, formatKV, "value_separator", o.ValueSeparator != kvDefaults.ValueSeparator)
 	c.belongs(p.format, formatKV, "quotes", o.Quotes != nil)
 	c.belongs(p.format, formatRegex, "pattern", o.Pattern != "")
 	c.belongs(p.format, formatTimestamp, "layout", o.Layout != DefaultLayout)
@@ -126,8 +136,8 @@ func (o *Options) Compile(*processor.Env) (processor.Processor, []processor.Fiel
 		p.targetSlot = b.Set(p.target)
 		p.errSlot = b.Set(errField)
 		var err error
-		if p.prog, err = b.Compile(); err != nil {
-			c.fail("error_field", fmt.Sprintf("%v: the target %q and the error field %q must not overlap", err, target, o.ErrorField))
+		if p.prog, err = b.Compile(); err != nil { // the only conflict two sets can have
+			c.fail("error_field", fmt.Sprintf("%q overlaps the target %q: neither may be the other or lie inside it", o.ErrorField, target))
 		}
 	}
 	if c.errs != nil {
@@ -160,11 +170,7 @@ func (c *compiler) path(key, s, required string) *fieldpath.Path {
 // belongs reports an option set for a format it does not apply to.
 func (c *compiler) belongs(f, want format, key string, set bool) {
 	if set && f != 0 && f != want {
-		for name, g := range formats {
-			if g == want {
-				c.fail(key, "only for format: "+name)
-			}
-		}
+		c.fail(key, "only for format: "+formatNames[want])
 	}
 }
 
@@ -199,17 +205,17 @@ func (c *compiler) regex(p *Parser, pattern string) {
 
 // Parser is a compiled parse step. It is immutable and safe for concurrent use.
 type Parser struct {
-	format      format
-	field       *fieldpath.Path
-	target      *fieldpath.Path
-	prefix      string // of failure messages: "parse kv event.message: "
-	prog        *jsonedit.Program
-	targetSlot  int
-	errSlot     int
-	kv          *kv.Parser
-	re          *regexp.Regexp
-	keys        [][]byte // per regex group: `"name":`, or nil for an unnamed group
-	time        timeParser
+	format     format
+	field      *fieldpath.Path
+	target     *fieldpath.Path
+	prefix     string // of failure messages: "parse kv event.message: "
+	prog       *jsonedit.Program
+	targetSlot int
+	errSlot    int
+	kv         *kv.Parser
+	re         *regexp.Regexp
+	keys       [][]byte // per regex group: `"name":`, or nil for an unnamed group
+	time       timeParser
 }
 
 // NewState returns the working memory of one goroutine.
@@ -220,9 +226,10 @@ func (p *Parser) NewState() processor.State {
 type state struct {
 	p     *Parser
 	edits *jsonedit.Edits
-	in    []byte // the field's unescaped content
-	out   []byte // the parsed value as JSON
-	msg   []byte // the failure message as a JSON string
+	in    []byte         // the field's unescaped content
+	out   []byte         // the parsed value as JSON
+	msg   []byte         // the failure message as a JSON string
+	zone  *time.Location // the last offset of a timestamp, see timeParser.appendTime
 }
 
 // Process parses the field and writes the result, or tags the event when the field does not
@@ -245,20 +252,25 @@ func (s *state) Process(dst, event []byte, _ *processor.Facts) ([]byte, processo
 	return p.prog.Apply(dst, event, s.edits), processor.Changed
 }
 
-// parse returns the field's value parsed, as JSON in s.out.
+// parse returns the field's value parsed, as JSON in one of the state's buffers.
 func (s *state) parse(v fieldpath.Value) ([]byte, error) {
 	p := s.p
+	var err error
 	if p.format == formatTimestamp && p.time.layout == "" && v.Kind == fieldpath.Number {
-		return p.time.appendTime(s.out[:0], v.Raw, true)
+		s.out, err = p.time.appendTime(s.out[:0], v.Raw, &s.zone)
+		return s.out, err
 	}
 	if v.Kind != fieldpath.String {
-		if p.format == formatTimestamp && p.time.layout == "" {
-			return nil, fmt.Errorf("a %s, not a string or a number", v.Kind)
+		article := "a"
+		if v.Kind == fieldpath.Object || v.Kind == fieldpath.Array {
+			article = "an"
 		}
-		return nil, fmt.Errorf("a %s, not a string", v.Kind)
+		if p.format == formatTimestamp && p.time.layout == "" {
+			return nil, fmt.Errorf("%s %s, not a string or a number", article, v.Kind)
+		}
+		return nil, fmt.Errorf("%s %s, not a string", article, v.Kind)
 	}
 	s.in = v.Str(s.in[:0])
-	var err error
 	switch p.format {
 	case formatJSON:
 		// Compacted in place: s.in becomes the value.
@@ -273,7 +285,7 @@ func (s *state) parse(v fieldpath.Value) ([]byte, error) {
 	case formatRegex:
 		return s.regex()
 	default:
-		s.out, err = p.time.appendTime(s.out[:0], s.in, false)
+		s.out, err = p.time.appendTime(s.out[:0], s.in, &s.zone)
 		return s.out, err
 	}
 }
@@ -300,6 +312,3 @@ func (s *state) regex() ([]byte, error) {
 	}
 	return append(s.out, '}'), nil
 }
-
-// knownFormats lists the formats for messages, in a stable order.
-var knownFormats = strings.Join([]string{"json", "kv", "regex", "timestamp"}, ", ")

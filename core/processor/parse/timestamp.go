@@ -25,6 +25,8 @@ var unixUnits = map[string]unixUnit{
 	"unix_ns": {1, "nanoseconds"},
 }
 
+const knownLayouts = "rfc3339, rfc3339nano, unix, unix_ms, unix_us, unix_ns, common_log"
+
 type unixUnit struct {
 	ns   int64 // nanoseconds per unit
 	name string
@@ -35,6 +37,7 @@ type timeParser struct {
 	layout string         // a Go layout, or "" for a unix layout
 	unit   unixUnit       // for a unix layout
 	loc    *time.Location // where a time without an offset is
+	offset bool           // every time carries its offset: loc does not matter
 }
 
 // compileTime checks the layout and the timezone; errors are keyed by option.
@@ -42,46 +45,51 @@ func compileTime(layout, zone string) (timeParser, []processor.FieldError) {
 	var tp timeParser
 	var errs []processor.FieldError
 	unit, unix := unixUnits[layout]
-	switch named, ok := namedLayouts[layout]; {
+	named, isNamed := namedLayouts[layout]
+	switch {
 	case unix:
 		tp.unit = unit
-	case ok:
-		tp.layout = named
+	case isNamed:
+		tp.layout, tp.offset = named, true
 	default:
 		if err := checkGoLayout(layout); err != nil {
 			errs = append(errs, processor.FieldError{Key: "layout", Msg: err.Error()})
 		}
 		tp.layout = layout
 	}
-	loc, err := time.LoadLocation(zone)
-	switch {
+	var err error
+	switch tp.loc, err = time.LoadLocation(zone); {
 	case err != nil:
 		errs = append(errs, processor.FieldError{Key: "timezone", Msg: fmt.Sprintf("unknown time zone %q: want an IANA name such as Europe/Paris, or UTC", zone)})
-	case zone != "" && zone != "UTC" && (unix || layout == "rfc3339" || layout == "rfc3339nano" || layout == "common_log"):
-		errs = append(errs, processor.FieldError{Key: "timezone", Msg: fmt.Sprintf("not used with layout %s, whose times carry their offset", layout)})
+	case tp.loc != time.UTC && (unix || isNamed):
+		errs = append(errs, processor.FieldError{Key: "timezone", Msg: "not used with layout " + layout + ", whose times carry their offset"})
 	}
-	tp.loc = loc
 	return tp, errs
 }
 
-// checkGoLayout refuses a layout that cannot read back what it writes, or that has no element
-// of the reference time at all (a typo of a named layout, most likely).
+// checkGoLayout refuses a layout that does not read back the time it writes, down to the
+// layout's precision: one without a full date, with an element twice or with none at all
+// (a misspelt layout name, most likely).
 func checkGoLayout(layout string) error {
-	known := "rfc3339, rfc3339nano, unix, unix_ms, unix_us, unix_ns, common_log"
 	ref := time.Date(2025, 2, 12, 14, 32, 15, 123456789, time.UTC)
 	s := ref.Format(layout)
-	if s == layout {
-		return fmt.Errorf("%q is neither a known layout (%s) nor a Go layout such as 2006-01-02 15:04:05", layout, known)
+	t, err := time.Parse(layout, s)
+	if err == nil {
+		for _, d := range []time.Duration{24 * time.Hour, time.Hour, time.Minute, time.Second, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 100, 10, 1} {
+			if t.Equal(ref.Truncate(d)) {
+				return nil
+			}
+		}
+		err = fmt.Errorf("reads as %s", t.Format(time.RFC3339Nano))
 	}
-	if _, err := time.Parse(layout, s); err != nil {
-		return fmt.Errorf("the Go layout %q cannot read back its own output: %v", layout, err)
-	}
-	return nil
+	return fmt.Errorf("%q is neither a known layout (%s) nor a Go layout that reads back the date and time it writes: %s written as %q %v",
+		layout, knownLayouts, ref.Format(time.RFC3339Nano), s, err)
 }
 
-// appendTime appends, as a JSON string, the time in s in UTC with trimmed nanoseconds.
-// num tells that s is a JSON number rather than a string's content.
-func (tp *timeParser) appendTime(dst, s []byte, num bool) ([]byte, error) {
+// appendTime appends, as a JSON string, the time in s in UTC with trimmed nanoseconds. s is a
+// string's content, or a number's text for a unix layout. zone is the state's memory of the
+// last offset seen.
+func (tp *timeParser) appendTime(dst, s []byte, zone **time.Location) ([]byte, error) {
 	var t time.Time
 	if tp.layout == "" {
 		var err error
@@ -89,14 +97,22 @@ func (tp *timeParser) appendTime(dst, s []byte, num bool) ([]byte, error) {
 			return dst, err
 		}
 	} else {
-		if num {
-			return dst, errors.New("a number, not a string")
+		// time.Parse makes a new Location for an offset that is not a whole number of hours
+		// (+05:30), unless the Location it is given has that offset. When the location does
+		// not matter, giving it the one of the last time saves that allocation in a stream
+		// of times from one place.
+		loc := tp.loc
+		if tp.offset && *zone != nil {
+			loc = *zone
 		}
 		// A view rather than a copy: time.Parse would make the copy escape. Neither t nor the
 		// error, which may refer to the view, outlives this call.
 		var err error
-		if t, err = time.ParseInLocation(tp.layout, unsafe.String(unsafe.SliceData(s), len(s)), tp.loc); err != nil {
+		if t, err = time.ParseInLocation(tp.layout, unsafe.String(unsafe.SliceData(s), len(s)), loc); err != nil {
 			return dst, errors.New(err.Error())
+		}
+		if tp.offset {
+			*zone = t.Location()
 		}
 	}
 	t = t.UTC()
