@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test ./core/processor/enrich -run '^$$' -fuzz '^FuzzProcess$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/processor/parse -run '^$$' -fuzz '^FuzzProcess$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/processor/parse -run '^$$' -fuzz '^FuzzCompactJSON$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/processor/mask -run '^$$' -fuzz '^FuzzProcess$$' -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test ./bench -run '^$$' -bench . -benchmem

@@ -43,3 +43,30 @@ func TestIngestAllocs(t *testing.T) {
 		f(&w)
 	}
 }
+
+// TestPipelineAllocs is TestIngestAllocs with the reference pipeline (enrich, mask with the
+// card detector in hash mode, two routes, a keyed sample) on the stream.
+func TestPipelineAllocs(t *testing.T) {
+	eng, cfg := startPipelineEngine(t, 1, 64<<10)
+	w := ndjsonWorkload(t)
+	per := deliveredPerRequest(t, cfg, w)
+	ctx := w.requestCtx()
+	start := discarded.Load()
+	written := func() int64 { return discarded.Load() - start }
+	var sent int64
+	send := func() {
+		ctx.Response.Reset()
+		eng.Handler(ctx)
+		if code := ctx.Response.StatusCode(); code != fasthttp.StatusOK {
+			t.Fatalf("status %d: %s", code, ctx.Response.Body())
+		}
+		sent += per
+		waitCount(t, written, sent)
+	}
+	for range 100 {
+		send()
+	}
+	if n := testing.AllocsPerRun(200, send); n != 0 {
+		t.Errorf("%v allocations per request of %d events, want 0", n, w.events)
+	}
+}

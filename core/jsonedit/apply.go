@@ -18,26 +18,36 @@ func (p *Program) Apply(dst, obj []byte, e *Edits) []byte {
 		return append(dst, obj...)
 	}
 	dst = append(dst, obj[:i]...)
-	dst, i = e.object(dst, obj, i, p.root, p.keep, nil)
+	dst, i = e.object(dst, obj, i, p.root, p.keep, mapping{})
 	return append(dst, obj[i:]...)
+}
+
+// mapping is the mapping in force in the subtree Apply is walking; mappings do not nest.
+type mapping struct {
+	m       StringMapper // nil outside a mapped subtree
+	numbers bool         // numbers go through m too
 }
 
 // value appends the value at b[i], i < len(b), with the edits below n applied (n is nil
 // outside the trie), and returns the offset after it. filter says whether the members of an
-// object at n are filtered by Keep; m, when not nil, maps every string.
-func (e *Edits) value(dst, b []byte, i int, n *node, filter bool, m StringMapper) ([]byte, int) {
+// object at n are filtered by Keep; m, when it has a mapper, maps every string (and number).
+func (e *Edits) value(dst, b []byte, i int, n *node, filter bool, m mapping) ([]byte, int) {
 	switch b[i] {
 	case '{':
-		if filter || m != nil || n != nil && e.active[n.id] > 0 {
+		if filter || m.m != nil || n != nil && e.active[n.id] > 0 {
 			return e.object(dst, b, i, n, filter, m)
 		}
 	case '[':
-		if m != nil {
+		if m.m != nil {
 			return e.array(dst, b, i, m)
 		}
 	case '"':
-		if m != nil {
-			return e.mapString(dst, b, i, m)
+		if m.m != nil {
+			return e.mapString(dst, b, i, m.m)
+		}
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		if m.numbers {
+			return e.mapNumber(dst, b, i, m.m)
 		}
 	}
 	j := jsonraw.Skip(b, i)
@@ -45,7 +55,7 @@ func (e *Edits) value(dst, b []byte, i int, n *node, filter bool, m StringMapper
 }
 
 // object walks the object at b[i] == '{' for value.
-func (e *Edits) object(dst, b []byte, i int, n *node, filter bool, m StringMapper) ([]byte, int) {
+func (e *Edits) object(dst, b []byte, i int, n *node, filter bool, m mapping) ([]byte, int) {
 	dst = append(dst, '{')
 	if n != nil {
 		for _, k := range n.kids {
@@ -83,7 +93,7 @@ func (e *Edits) object(dst, b []byte, i int, n *node, filter bool, m StringMappe
 		switch {
 		case kid == nil && filter:
 			ve = jsonraw.Skip(b, vs) // not kept
-		case kid == nil && m == nil:
+		case kid == nil && m.m == nil:
 			// Copied as it is, with the members around it that are too, commas included.
 			ve = jsonraw.Skip(b, vs)
 			if run < 0 {
@@ -134,7 +144,7 @@ func (e *Edits) object(dst, b []byte, i int, n *node, filter bool, m StringMappe
 
 // known appends the member of the object being walked whose key names kid, the value of which
 // starts at b[vs], unless the member goes. It returns the offset after the value.
-func (e *Edits) known(dst []byte, first bool, lead, b []byte, vs int, kid *node, filter bool, m StringMapper) ([]byte, bool, int) {
+func (e *Edits) known(dst []byte, first bool, lead, b []byte, vs int, kid *node, filter bool, m mapping) ([]byte, bool, int) {
 	switch s := kid.slot; kid.op {
 	case opSet:
 		if raw := e.raws[s]; raw != nil {
@@ -147,7 +157,7 @@ func (e *Edits) known(dst []byte, first bool, lead, b []byte, vs int, kid *node,
 		}
 	case opMap:
 		if e.on[s] && e.mappers[s] != nil {
-			m = e.mappers[s]
+			m = mapping{e.mappers[s], e.p.slots[s].numbers}
 		}
 	}
 	sub := filter && !kid.keepAll
@@ -211,8 +221,8 @@ func (e *Edits) kid(n *node, key []byte, esc bool) *node {
 	return nil
 }
 
-// array maps the strings of the array at b[i] == '['; nothing else in it changes.
-func (e *Edits) array(dst, b []byte, i int, m StringMapper) ([]byte, int) {
+// array maps the strings (and numbers) of the array at b[i] == '['; nothing else in it changes.
+func (e *Edits) array(dst, b []byte, i int, m mapping) ([]byte, int) {
 	dst = append(dst, '[')
 	pos := i + 1
 	for {
@@ -255,4 +265,15 @@ func (e *Edits) mapString(dst, b []byte, i int, m StringMapper) ([]byte, int) {
 		return append(dst, b[i:end+1]...), end + 1
 	}
 	return AppendString(dst, out), end + 1
+}
+
+// mapNumber passes the text of the number at b[i] through m; a changed number becomes a string.
+func (e *Edits) mapNumber(dst, b []byte, i int, m StringMapper) ([]byte, int) {
+	end := jsonraw.Skip(b, i) // past b[i], which is no delimiter
+	out, changed := m.MapString(e.out[:0], b[i:end])
+	e.out = out[:0]
+	if !changed {
+		return append(dst, b[i:end]...), end
+	}
+	return AppendString(dst, out), end
 }

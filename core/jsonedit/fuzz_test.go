@@ -18,6 +18,8 @@ var fuzzPrograms = [][]tedit{
 	{keep("b"), set("a.b", `1`), mapped("b"), del("c")},
 	{del("a"), del("b"), del("c"), mapped("d"), set("e.a", `"x"`)},
 	{keep(), set("a.b.c", `[]`), mapped("a.d")},
+	{mappedNum("e"), set("a.b", `-1`), del("c"), mapped("s")},
+	{keep("a", "e.f"), mappedNum("a.b"), mappedNum("e")},
 }
 
 func FuzzApply(f *testing.F) {
@@ -32,6 +34,7 @@ func FuzzApply(f *testing.F) {
 		`{}`,
 		`{"a":{"a":{"a":{"a":{"a":"s"}}}}}`,
 		`{"a":"\ud800s","e":{"f":"\u0073\u0000"}}`,
+		`{"e":[-1,2.5,-0.1e-9,{"x":-3}],"a":{"b":-4,"c":5},"s":-6}`,
 	}
 	for i, s := range seeds {
 		f.Add([]byte(s), uint8(i), uint8(0xff))

@@ -26,7 +26,8 @@
 //   - A delete removes the member; deleting a missing member does nothing.
 //   - A mapping passes the decoded content of every string value under its path (array
 //     elements included, keys excluded), or of the value itself if it is a string, to a
-//     StringMapper, and writes back what it returns.
+//     StringMapper, and writes back what it returns. A mapping made by MapStringsAndNumbers
+//     passes numbers too, by their text; a number the mapper changes becomes a string.
 //   - Duplicate keys: every occurrence of a key is edited (all removed, all replaced, all
 //     mapped, all filtered), so that whichever occurrence a reader keeps, it holds no stale
 //     value. Keys match after unescaping: the key "a\u0062" is the segment "ab".
@@ -66,8 +67,9 @@ type Builder struct {
 }
 
 type edit struct {
-	op   op
-	path *fieldpath.Path
+	op      op
+	path    *fieldpath.Path
+	numbers bool // a mapping of numbers as well as strings
 }
 
 // NewBuilder returns an empty Builder.
@@ -75,15 +77,23 @@ func NewBuilder() *Builder { return &Builder{} }
 
 // Set adds an edit that replaces or creates the member at p, and returns its slot: the index
 // that Edits.SetRaw takes.
-func (b *Builder) Set(p *fieldpath.Path) int { return b.add(opSet, p) }
+func (b *Builder) Set(p *fieldpath.Path) int { return b.add(edit{op: opSet, path: p}) }
 
 // Delete adds an edit that removes the member at p, and returns its slot, which Edits.Activate
 // switches off and on.
-func (b *Builder) Delete(p *fieldpath.Path) int { return b.add(opDelete, p) }
+func (b *Builder) Delete(p *fieldpath.Path) int { return b.add(edit{op: opDelete, path: p}) }
 
 // MapStrings adds an edit that passes every string value under p through the StringMapper
 // that Edits.SetMapper gives its slot, and returns that slot.
-func (b *Builder) MapStrings(p *fieldpath.Path) int { return b.add(opMap, p) }
+func (b *Builder) MapStrings(p *fieldpath.Path) int { return b.add(edit{op: opMap, path: p}) }
+
+// MapStringsAndNumbers is MapStrings that also passes every number under p to the mapper, as
+// its JSON text (-12.5e3). A number the mapper leaves alone is copied as it is; one it changes
+// is written as a JSON string holding what the mapper returned, since that need not be a
+// number. Values that are sensitive yet numeric (card and phone numbers) then get masked too.
+func (b *Builder) MapStringsAndNumbers(p *fieldpath.Path) int {
+	return b.add(edit{op: opMap, path: p, numbers: true})
+}
 
 // Keep turns the Program into an allow-list: only members on the kept paths (and what active
 // sets write) survive. Calls add up; a call without paths still turns the allow-list on, so
@@ -93,8 +103,8 @@ func (b *Builder) Keep(ps ...*fieldpath.Path) {
 	b.keeps = append(b.keeps, ps...)
 }
 
-func (b *Builder) add(o op, p *fieldpath.Path) int {
-	b.edits = append(b.edits, edit{o, p})
+func (b *Builder) add(e edit) int {
+	b.edits = append(b.edits, e)
 	return len(b.edits) - 1
 }
 
@@ -116,7 +126,7 @@ func (b *Builder) Compile() (*Program, error) {
 				opNames[e.op], e.path, opNames[n.op], b.edits[n.slot].path)
 		}
 		n.op, n.slot = e.op, int32(i)
-		p.slots[i] = slot{op: e.op, chain: chain}
+		p.slots[i] = slot{op: e.op, chain: chain, numbers: e.numbers}
 	}
 	for _, k := range b.keeps {
 		n := p.root
@@ -148,8 +158,9 @@ type Program struct {
 
 // slot is one edit of a Program.
 type slot struct {
-	op    op
-	chain []int32 // the ids of the nodes from the root to the edit's node
+	op      op
+	chain   []int32 // the ids of the nodes from the root to the edit's node
+	numbers bool    // a mapping that passes numbers too
 }
 
 // node is one segment of the trie of every path the Program touches.
@@ -184,10 +195,10 @@ func (p *Program) child(n *node, seg string) *node {
 }
 
 // StringMapper rewrites the strings of a mapped subtree. MapString gets the decoded content
-// of one string (no quotes, no escapes), which it must neither change nor keep, and returns
-// dst with the new content appended, decoded too, and whether it changed anything. When
-// changed is false, Apply copies the original string as it was. The mask package's
-// Masker.Apply has this shape.
+// of one string (no quotes, no escapes), or the text of a number for a mapping made by
+// MapStringsAndNumbers, which it must neither change nor keep, and returns dst with the new
+// content appended, decoded too, and whether it changed anything. When changed is false,
+// Apply copies the original value as it was. The mask package's Masker.Apply has this shape.
 type StringMapper interface {
 	MapString(dst, content []byte) (out []byte, changed bool)
 }

@@ -159,6 +159,18 @@ func TestApply(t *testing.T) {
 	f(`{"e":"\u0073\"\\"}`, `{"e":"S\"\n\"\\"}`, mapped("e"))
 	f(`{"e":"\u00e9s"}`, `{"e":"\u00e9s"}`, mapped("e"))
 
+	// mappings of numbers too, by their text: a changed number becomes a string
+	f(`{"e":-12.5e3,"f":-1}`, `{"e":"S\"\n12.5e3","f":-1}`, mappedNum("e"))
+	f(`{"e":{"a":-1,"b":2,"c":[ -3 , 4 ,true,null,"s"],"d":"-x"},"n":-5}`,
+		`{"e":{"a":"S\"\n1","b":2,"c":[ "S\"\n3" , 4 ,true,null,"S\"\n"],"d":"S\"\nx"},"n":-5}`,
+		mappedNum("e"))
+	f(`{"e":{"a":-1 , "b":-0}}`, `{"e":{"a":"S\"\n1", "b":"S\"\n0"}}`, mappedNum("e"))
+	f(`{"e":7,"f":true}`, `{"e":7,"f":true}`, mappedNum("e"), mappedNum("f"))
+	f(`{"a":-1,"a":-2}`, `{"a":"S\"\n1","a":"S\"\n2"}`, mappedNum("a"))
+	f(`{"a":{"b":-1,"c":-2}}`, `{"a":{"b":"S\"\n1"}}`, keep("a.b"), mappedNum("a"))
+	f(`{"e":-1,"f":-2}`, `{"e":-1,"f":"S\"\n2"}`, mapped("e"), mappedNum("f"))
+	f(`{"e":-1}`, `{"e":-1}`, inactive(mappedNum("e")))
+
 	// escapes: keys match after unescaping, values are copied as written
 	f(`{"a\u0062":1,"c":"x\u0041\n"}`, `{"a\u0062":2,"c":"x\u0041\n"}`, set("ab", `2`))
 	f(`{"a\u0062":1,"c":"x\u0041\n"}`, `{"c":"x\u0041\n"}`, del("ab"))
@@ -174,6 +186,7 @@ func TestApplyInvalid(t *testing.T) {
 		for _, edits := range [][]tedit{
 			{keep("a.b"), set("a.c", `1`), del("d"), mapped("e")},
 			{set("a.c", `1`), del("d"), mapped("e")},
+			{keep("e", "d"), del("d"), mappedNum("e")},
 		} {
 			p, e, err := compile(edits)
 			if err != nil {
@@ -195,6 +208,10 @@ func TestApplyInvalid(t *testing.T) {
 	f(`{"e":[1`)
 	f(`{"e":["s\`)
 	f(`{"e":"s`)
+	f(`{"e":-`)
+	f(`{"e":[-1`)
+	f(`{"e":-1x}`)
+	f(`{"e":{"a":-`)
 	f(`{"e":"s\u12"}`)
 	f(`{"e":{"a":}}`)
 	f(`{"d":1 "e":2}`)

@@ -15,16 +15,20 @@ import (
 // edits to what encoding/json decodes, which is what Apply's output must decode to.
 
 type tedit struct {
-	op    op
-	path  string
-	raw   string   // a set's value; empty leaves the set inactive
-	off   bool     // a delete or mapping switched off
-	keeps []string // the paths of a Keep
+	op      op
+	path    string
+	raw     string   // a set's value; empty leaves the set inactive
+	off     bool     // a delete or mapping switched off
+	keeps   []string // the paths of a Keep
+	numbers bool     // a mapping of numbers too
 }
 
 func set(path, raw string) tedit { return tedit{op: opSet, path: path, raw: raw} }
 func del(path string) tedit      { return tedit{op: opDelete, path: path} }
 func mapped(path string) tedit   { return tedit{op: opMap, path: path} }
+
+// mappedNum maps the strings and the numbers at path.
+func mappedNum(path string) tedit { return tedit{op: opMap, path: path, numbers: true} }
 
 // keep is a Keep of paths; op opNone stands for it.
 func keep(paths ...string) tedit { return tedit{keeps: paths} }
@@ -45,7 +49,11 @@ func compile(edits []tedit) (*Program, *Edits, error) {
 		case opDelete:
 			b.Delete(fieldpath.MustParse(t.path))
 		case opMap:
-			b.MapStrings(fieldpath.MustParse(t.path))
+			if t.numbers {
+				b.MapStringsAndNumbers(fieldpath.MustParse(t.path))
+			} else {
+				b.MapStrings(fieldpath.MustParse(t.path))
+			}
 		default:
 			ps := make([]*fieldpath.Path, len(t.keeps))
 			for i, k := range t.keeps {
@@ -83,12 +91,13 @@ func load(e *Edits, edits []tedit) {
 	}
 }
 
-// testMapper changes the strings that start with "s", into `S"` and a newline (so that the
-// result needs escaping) and the rest; it leaves the others alone. It allocates nothing.
+// testMapper changes the strings that start with "s" or "-" (as negative numbers do), into
+// `S"` and a newline (so that the result needs escaping) and the rest; it leaves the others
+// alone. It allocates nothing.
 type testMapper struct{}
 
 func (testMapper) MapString(dst, content []byte) ([]byte, bool) {
-	if len(content) == 0 || content[0] != 's' {
+	if len(content) == 0 || content[0] != 's' && content[0] != '-' {
 		return append(dst, content...), false
 	}
 	dst = append(dst, "S\"\n"...)
@@ -96,7 +105,7 @@ func (testMapper) MapString(dst, content []byte) ([]byte, bool) {
 }
 
 func mapModel(s string) string {
-	if strings.HasPrefix(s, "s") {
+	if strings.HasPrefix(s, "s") || strings.HasPrefix(s, "-") {
 		return "S\"\n" + s[1:]
 	}
 	return s
@@ -136,7 +145,7 @@ func model(t testing.TB, v any, edits []tedit) any {
 		case e.op == opMap && !e.off:
 			if parent, ok := walk(m, segs[:len(segs)-1]).(map[string]any); ok {
 				if val, ok := parent[segs[len(segs)-1]]; ok {
-					parent[segs[len(segs)-1]] = mapAll(val)
+					parent[segs[len(segs)-1]] = mapAll(val, e.numbers)
 				}
 			}
 		}
@@ -201,17 +210,22 @@ func walk(v any, segs []string) any {
 	return v
 }
 
-func mapAll(v any) any {
+// mapAll maps the strings in v, and its numbers if numbers: a changed number is a string.
+func mapAll(v any, numbers bool) any {
 	switch v := v.(type) {
 	case string:
 		return mapModel(v)
+	case json.Number:
+		if s := mapModel(string(v)); numbers && s != string(v) {
+			return s
+		}
 	case []any:
 		for i := range v {
-			v[i] = mapAll(v[i])
+			v[i] = mapAll(v[i], numbers)
 		}
 	case map[string]any:
 		for k := range v {
-			v[k] = mapAll(v[k])
+			v[k] = mapAll(v[k], numbers)
 		}
 	}
 	return v

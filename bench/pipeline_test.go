@@ -1,0 +1,120 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/ingestd/ingestd/core"
+	"github.com/ingestd/ingestd/core/config"
+)
+
+// pipelineYAML is the benchmark engine with the issue's reference pipeline on its stream: one
+// enrich step setting two fields, one mask step (card detector, hash mode) on the free-text
+// message, and two routes with conditions, one of them sampling by key. Both sinks discard.
+const pipelineYAML = `
+server:
+  queue_size: 65536
+tokens:
+  - name: bench
+    token: "` + benchToken + `"
+    streams: ["` + benchStream + `"]
+streams:
+  - id: "` + benchStream + `"
+    name: payments
+    processors:
+      - {type: enrich, set: {metadata.region: "eu-west-1", metadata.pipeline: "ingestd"}}
+      - {type: mask, fields: [event.message], detectors: [credit_card], mode: hash, key: "bench-mask-key-0123456789abcdef"}
+    routes:
+      - {name: big-declines, when: 'event.status == "declined" && event.amount > 1000', to: [siem], final: true}
+      - {name: prod-sampled, when: 'metadata.env in ["prod", "staging"]', sample: {rate: 0.5, key: event.transactionId}, to: [archive]}
+    default: [archive]
+sinks:
+  - {name: siem, type: discard, batch: {max_events: %d, max_bytes: %d, max_age: 50ms}}
+  - {name: archive, type: discard, batch: {max_events: %d, max_bytes: %d, max_age: 50ms}}
+`
+
+func startPipelineEngine(tb testing.TB, maxEvents, maxBytes int) (*core.Engine, *config.Config) {
+	tb.Helper()
+	yml := fmt.Appendf(nil, pipelineYAML, maxEvents, maxBytes, maxEvents, maxBytes)
+	cfg, err := config.Parse(yml, "pipeline.yaml")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return startEngineConfig(tb, yml), cfg
+}
+
+// deliveredPerRequest runs w's events through the stream's pipeline offline (as `ingestd
+// process` does) and counts the lines they put into sinks. Sampling is by key, so every
+// request of a workload delivers the same number.
+func deliveredPerRequest(tb testing.TB, cfg *config.Config, w *workload) int64 {
+	tb.Helper()
+	if w.contentType != "application/x-ndjson" || w.encoding != "" {
+		tb.Fatalf("%s: the pipeline benchmarks take plain NDJSON workloads", w.name)
+	}
+	var out bytes.Buffer
+	if err := core.Tryout(cfg, benchStream, "bench", bytes.NewReader(w.body), &out); err != nil {
+		tb.Fatal(err)
+	}
+	var n int64
+	dec := json.NewDecoder(&out)
+	for dec.More() {
+		var r struct{ Sinks []string }
+		if err := dec.Decode(&r); err != nil {
+			tb.Fatal(err)
+		}
+		n += int64(len(r.Sinks))
+	}
+	return n
+}
+
+func ndjsonWorkload(tb testing.TB) *workload {
+	for _, w := range workloads() {
+		if w.name == "format:ndjson/batch:100" {
+			return &w
+		}
+	}
+	tb.Fatal("no ndjson/batch:100 workload")
+	return nil
+}
+
+// BenchmarkPipeline measures the issue's reference pipeline against no pipeline at all, on the
+// same requests (format:ndjson/batch:100, as BenchmarkIngest) in the same run. events/s counts
+// events sent, whether sampling dropped them or not.
+func BenchmarkPipeline(b *testing.B) {
+	w := ndjsonWorkload(b)
+	run := func(b *testing.B, eng *core.Engine, delivered int64) {
+		warmUp(b, eng, w, delivered)
+		start := discarded.Load()
+		b.SetBytes(int64(len(w.body)))
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := w.requestCtx()
+			for pb.Next() {
+				ctx.Response.Reset()
+				eng.Handler(ctx)
+				if code := ctx.Response.StatusCode(); code != fasthttp.StatusOK {
+					b.Errorf("status %d: %s", code, ctx.Response.Body())
+					return
+				}
+			}
+		})
+		if b.Failed() {
+			b.FailNow()
+		}
+		waitCount(b, func() int64 { return discarded.Load() - start }, int64(b.N)*delivered)
+		b.StopTimer()
+		b.ReportMetric(float64(int64(b.N)*int64(w.events))/b.Elapsed().Seconds(), "events/s")
+	}
+	b.Run("pipeline:none", func(b *testing.B) {
+		run(b, startEngine(b, 10000, 4<<20), int64(w.events))
+	})
+	b.Run("pipeline:enrich+mask+2routes+sample", func(b *testing.B) {
+		eng, cfg := startPipelineEngine(b, 10000, 4<<20)
+		run(b, eng, deliveredPerRequest(b, cfg, w))
+	})
+}
