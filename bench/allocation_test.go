@@ -47,7 +47,7 @@ func TestIngestAllocs(t *testing.T) {
 // TestPipelineAllocs is TestIngestAllocs with the reference pipeline (enrich, mask with the
 // card detector in hash mode, two routes, a keyed sample) on the stream.
 func TestPipelineAllocs(t *testing.T) {
-	eng, cfg := startPipelineEngine(t, 1, 64<<10)
+	eng, cfg := startPipelineEngine(t, referencePipeline, 1, 64<<10)
 	w := ndjsonWorkload(t)
 	per := deliveredPerRequest(t, cfg, w)
 	ctx := w.requestCtx()

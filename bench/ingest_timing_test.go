@@ -3,6 +3,8 @@ package bench
 import (
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,7 +20,7 @@ func BenchmarkIngest(b *testing.B) {
 	for _, w := range workloads() {
 		b.Run(w.name, func(b *testing.B) {
 			eng := startEngine(b, 10000, 4<<20)
-			warmUp(b, eng, &w, int64(w.events))
+			warmUp(b, eng, &w, int64(w.events), nil)
 			start := discarded.Load()
 			b.SetBytes(int64(len(w.body)))
 			b.ReportAllocs()
@@ -50,12 +52,15 @@ func BenchmarkIngest(b *testing.B) {
 // hold every unit and batch buffer the benchmark keeps in flight (with one P, the handler runs
 // a whole 10ms slice ahead of the shard worker), and waits until they are written, so that
 // B/op is not dominated by the pools filling up. delivered is how many lines one request puts
-// into the sinks.
-func warmUp(b *testing.B, eng *core.Engine, w *workload, delivered int64) {
+// into the sinks; p, when not nil, bounds the requests in flight as the benchmark will.
+func warmUp(b *testing.B, eng *core.Engine, w *workload, delivered int64, p *pacer) {
 	start := discarded.Load()
 	ctx := w.requestCtx()
 	var sent int64
 	for t0 := time.Now(); time.Since(t0) < 100*time.Millisecond; sent += delivered {
+		if p != nil {
+			p.pace()
+		}
 		ctx.Response.Reset()
 		eng.Handler(ctx)
 		if code := ctx.Response.StatusCode(); code != fasthttp.StatusOK {
@@ -63,6 +68,28 @@ func warmUp(b *testing.B, eng *core.Engine, w *workload, delivered int64) {
 		}
 	}
 	waitCount(b, func() int64 { return discarded.Load() - start }, sent)
+}
+
+// pacer keeps a closed-loop client's requests in flight under a window: when the shard workers
+// are slower than the handler (a heavy pipeline), senders wait for deliveries instead of
+// filling the queues until the engine answers 503.
+type pacer struct {
+	start     int64 // discarded when the pacer was made
+	delivered int64 // lines one request puts into the sinks
+	window    int64 // requests in flight at most
+	sent      atomic.Int64
+}
+
+func newPacer(delivered, window int64) *pacer {
+	return &pacer{start: discarded.Load(), delivered: delivered, window: window}
+}
+
+// pace waits until one more request fits in the window, and counts it.
+func (p *pacer) pace() {
+	n := p.sent.Add(1)
+	for (discarded.Load()-p.start)/p.delivered < n-p.window {
+		runtime.Gosched()
+	}
 }
 
 // BenchmarkBaseline sends the same workloads through Baseline.ServeHTTP, with a new request and

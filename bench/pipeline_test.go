@@ -12,9 +12,8 @@ import (
 	"github.com/ingestd/ingestd/core/config"
 )
 
-// pipelineYAML is the benchmark engine with the issue's reference pipeline on its stream: one
-// enrich step setting two fields, one mask step (card detector, hash mode) on the free-text
-// message, and two routes with conditions, one of them sampling by key. Both sinks discard.
+// pipelineYAML is the pipeline benchmarks' engine: the stream's processors and routes are
+// filled in, and both sinks discard.
 const pipelineYAML = `
 server:
   queue_size: 65536
@@ -25,21 +24,31 @@ tokens:
 streams:
   - id: "` + benchStream + `"
     name: payments
+%s
+sinks:
+  - {name: siem, type: discard, batch: {max_events: %d, max_bytes: %d, max_age: 50ms}}
+  - {name: archive, type: discard, batch: {max_events: %d, max_bytes: %d, max_age: 50ms}}
+`
+
+// referencePipeline is the issue's reference pipeline: one enrich step setting two fields, one
+// mask step (card detector, hash mode) on the free-text message, and two routes with
+// conditions, one of them sampling by key.
+const referencePipeline = `
     processors:
       - {type: enrich, set: {metadata.region: "eu-west-1", metadata.pipeline: "ingestd"}}
       - {type: mask, fields: [event.message], detectors: [credit_card], mode: hash, key: "bench-mask-key-0123456789abcdef"}
     routes:
       - {name: big-declines, when: 'event.status == "declined" && event.amount > 1000', to: [siem], final: true}
       - {name: prod-sampled, when: 'metadata.env in ["prod", "staging"]', sample: {rate: 0.5, key: event.transactionId}, to: [archive]}
-    default: [archive]
-sinks:
-  - {name: siem, type: discard, batch: {max_events: %d, max_bytes: %d, max_age: 50ms}}
-  - {name: archive, type: discard, batch: {max_events: %d, max_bytes: %d, max_age: 50ms}}
-`
+    default: [archive]`
 
-func startPipelineEngine(tb testing.TB, maxEvents, maxBytes int) (*core.Engine, *config.Config) {
+// noPipeline sends every event to one sink, as the plain ingest benchmark does.
+const noPipeline = `
+    sinks: [archive]`
+
+func startPipelineEngine(tb testing.TB, pipeline string, maxEvents, maxBytes int) (*core.Engine, *config.Config) {
 	tb.Helper()
-	yml := fmt.Appendf(nil, pipelineYAML, maxEvents, maxBytes, maxEvents, maxBytes)
+	yml := fmt.Appendf(nil, pipelineYAML, pipeline, maxEvents, maxBytes, maxEvents, maxBytes)
 	cfg, err := config.Parse(yml, "pipeline.yaml")
 	if err != nil {
 		tb.Fatal(err)
@@ -81,20 +90,30 @@ func ndjsonWorkload(tb testing.TB) *workload {
 	return nil
 }
 
+// pipelineWindow is the most requests the pipeline benchmarks keep in flight: enough that the
+// shards' open batches (pipelineBatch events per shard and sink) fill and flush on size
+// rather than wait for max_age, few enough that the queues never fill.
+const (
+	pipelineWindow = 128
+	pipelineBatch  = 1000
+)
+
 // BenchmarkPipeline measures the issue's reference pipeline against no pipeline at all, on the
 // same requests (format:ndjson/batch:100, as BenchmarkIngest) in the same run. events/s counts
 // events sent, whether sampling dropped them or not.
 func BenchmarkPipeline(b *testing.B) {
 	w := ndjsonWorkload(b)
 	run := func(b *testing.B, eng *core.Engine, delivered int64) {
-		warmUp(b, eng, w, delivered)
+		warmUp(b, eng, w, delivered, newPacer(delivered, pipelineWindow))
 		start := discarded.Load()
+		p := newPacer(delivered, pipelineWindow)
 		b.SetBytes(int64(len(w.body)))
 		b.ReportAllocs()
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			ctx := w.requestCtx()
 			for pb.Next() {
+				p.pace()
 				ctx.Response.Reset()
 				eng.Handler(ctx)
 				if code := ctx.Response.StatusCode(); code != fasthttp.StatusOK {
@@ -111,10 +130,11 @@ func BenchmarkPipeline(b *testing.B) {
 		b.ReportMetric(float64(int64(b.N)*int64(w.events))/b.Elapsed().Seconds(), "events/s")
 	}
 	b.Run("pipeline:none", func(b *testing.B) {
-		run(b, startEngine(b, 10000, 4<<20), int64(w.events))
+		eng, _ := startPipelineEngine(b, noPipeline, pipelineBatch, 4<<20)
+		run(b, eng, int64(w.events))
 	})
 	b.Run("pipeline:enrich+mask+2routes+sample", func(b *testing.B) {
-		eng, cfg := startPipelineEngine(b, 10000, 4<<20)
+		eng, cfg := startPipelineEngine(b, referencePipeline, pipelineBatch, 4<<20)
 		run(b, eng, deliveredPerRequest(b, cfg, w))
 	})
 }
