@@ -42,6 +42,8 @@ const (
 	ReasonSampledOut = "sampled_out"
 )
 
+var sampleRatePath = fieldpath.MustParse("sample_rate")
+
 // Step is one compiled processing step.
 type Step struct {
 	Name string // how metrics and `ingestd process` name it
@@ -75,6 +77,7 @@ type Pipeline struct {
 	fields   *fieldpath.Set
 	condIdx  [][]int // per route: the index in fields of each of its condition's fields
 	keyIdx   []int   // per route: the index in fields of its sampling key, or -1
+	rateIdx  int     // the index in fields of the top-level "sample_rate", or -1
 	maxWidth int     // the most fields one condition reads
 }
 
@@ -115,7 +118,7 @@ func New(steps []Step, routes []Route, defaults []int, sinks []string) (*Pipelin
 	}
 	p.drops = append(p.drops, ReasonNoRoute, ReasonSampledOut)
 	b := jsonedit.NewBuilder()
-	b.Set(fieldpath.MustParse("sample_rate"))
+	b.Set(sampleRatePath)
 	if p.rate, err = b.Compile(); err != nil {
 		return nil, err
 	}
@@ -151,6 +154,14 @@ func (p *Pipeline) indexFields() {
 			k = index(r.Key)
 		}
 		p.keyIdx = append(p.keyIdx, k)
+	}
+	// Whether the event already has a sample_rate decides how Line adds one.
+	p.rateIdx = -1
+	for _, r := range p.routes {
+		if r.Sample != nil {
+			p.rateIdx = index(sampleRatePath)
+			break
+		}
 	}
 	p.fields = fieldpath.NewSet(paths...)
 }
@@ -327,10 +338,29 @@ func (w *Worker) Line(s int) []byte {
 		return w.res.Event
 	}
 	if rate != w.varRate {
-		w.numBuf = strconv.AppendInt(w.numBuf[:0], int64(rate), 10)
-		w.edits.SetRaw(0, w.numBuf)
-		w.variant = w.p.rate.Apply(w.variant[:0], w.res.Event, w.edits)
+		ev := w.res.Event
+		if w.vals[w.p.rateIdx].Kind == 0 && hasMembers(ev) {
+			// The common case: no sample_rate yet, so it goes before the closing brace.
+			w.variant = append(w.variant[:0], ev[:len(ev)-1]...)
+			w.variant = append(w.variant, `,"sample_rate":`...)
+			w.variant = strconv.AppendInt(w.variant, int64(rate), 10)
+			w.variant = append(w.variant, '}')
+		} else {
+			w.numBuf = strconv.AppendInt(w.numBuf[:0], int64(rate), 10)
+			w.edits.SetRaw(0, w.numBuf)
+			w.variant = w.p.rate.Apply(w.variant[:0], ev, w.edits)
+		}
 		w.varRate = rate
 	}
 	return w.variant
+}
+
+// hasMembers reports whether obj, a JSON object, holds a member, so that one more can be
+// appended after a comma before its closing brace.
+func hasMembers(obj []byte) bool {
+	i := len(obj) - 2
+	for i > 0 && (obj[i] == ' ' || obj[i] == '\t' || obj[i] == '\n' || obj[i] == '\r') {
+		i--
+	}
+	return i > 0 && obj[len(obj)-1] == '}'
 }

@@ -212,3 +212,21 @@ func TestNewRejects(t *testing.T) {
 		t.Error("more than MaxSinks sinks were accepted")
 	}
 }
+
+func TestSampleRateOnEmptyObjects(t *testing.T) {
+	p := mustNew(t, nil, []Route{{Name: "all", Sample: sampler(t, 1), To: []int{0}}}, nil, []string{"a"})
+	w := p.NewWorker()
+	for ev, want := range map[string]string{
+		`{}`:             `{"sample_rate":1}`,
+		`{ }`:            `{ "sample_rate":1}`,
+		`{"a":1 }`:       `{"a":1 ,"sample_rate":1}`,
+		`{"a":{"b":{}}}`: `{"a":{"b":{}},"sample_rate":1}`,
+	} {
+		w.Run([]byte(ev), &processor.Facts{}, 0)
+		got := w.Line(0)
+		var v map[string]any
+		if err := json.Unmarshal(got, &v); err != nil || v["sample_rate"] != 1.0 {
+			t.Errorf("%s: got %s (%v), want %s", ev, got, err, want)
+		}
+	}
+}
