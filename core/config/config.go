@@ -27,6 +27,11 @@ const (
 	DefaultBatchMaxEvents      = 10000
 	DefaultBatchMaxBytes       = 4 << 20
 	DefaultBatchMaxAge         = time.Second
+	DefaultBufferMaxBatches    = 64
+	DefaultWhenFull            = WhenFullBlock
+	DefaultInitialBackoff      = 100 * time.Millisecond
+	DefaultMaxBackoff          = 30 * time.Second
+	DefaultDeadLetterDir       = "./dead-letter"
 	DefaultStreamID            = "a0c3b4de-1923-4ff1-8dba-f92ad912d20f"
 )
 
@@ -132,13 +137,41 @@ func (s *Stream) Key() string {
 
 // Sink is one destination: the fields every sink has, plus the type's own options.
 type Sink struct {
-	Name  string `yaml:"name"`
-	Type  string `yaml:"type"`
-	Batch Batch  `yaml:"batch"`
+	Name       string     `yaml:"name"`
+	Type       string     `yaml:"type"`
+	Batch      Batch      `yaml:"batch"`
+	Buffer     Buffer     `yaml:"buffer"`
+	Retry      Retry      `yaml:"retry"`
+	DeadLetter DeadLetter `yaml:"dead_letter"`
 
 	// Options is the sink type's own block (every other key of the entry), decoded into the
 	// struct its registration provides.
 	Options sinks.Options `yaml:"-"`
+}
+
+// Buffer bounds the batches waiting for a sink, and says what happens when they reach it.
+type Buffer struct {
+	MaxBatches int    `yaml:"max_batches"`
+	WhenFull   string `yaml:"when_full"` // WhenFullBlock or WhenFullDropNewest
+}
+
+// The when_full policies.
+const (
+	WhenFullBlock      = "block"       // the sink's streams answer 503 overloaded until it catches up
+	WhenFullDropNewest = "drop_newest" // new batches are dropped and counted
+)
+
+// Retry is a sink's back-off between failed deliveries: exponential from InitialBackoff, capped
+// at MaxBackoff, with jitter; a destination's Retry-After is waited at least.
+type Retry struct {
+	InitialBackoff time.Duration `yaml:"initial_backoff"`
+	MaxBackoff     time.Duration `yaml:"max_backoff"`
+}
+
+// DeadLetter is where events a sink refused for good are kept: NDJSON files under Dir, one per
+// sink and day.
+type DeadLetter struct {
+	Dir string `yaml:"dir"`
 }
 
 // Batch bounds a sink's batches; a batch is flushed when any bound is reached.

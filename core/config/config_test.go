@@ -15,16 +15,22 @@ import (
 	"github.com/ingestd/ingestd/sinks"
 )
 
+var (
+	defaultBuffer     = Buffer{MaxBatches: DefaultBufferMaxBatches, WhenFull: DefaultWhenFull}
+	defaultRetry      = Retry{InitialBackoff: DefaultInitialBackoff, MaxBackoff: DefaultMaxBackoff}
+	defaultDeadLetter = DeadLetter{Dir: DefaultDeadLetterDir}
+)
+
 // testOptions stands in for a real sink type's options: defaults preset by NewOptions, nested
 // keys, and a Validate whose keys are relative to the sink entry.
 type testOptions struct {
 	Path     string            `yaml:"path"`
 	Headers  map[string]string `yaml:"headers"`
-	Retry    testRetry         `yaml:"retry"`
+	Attempts testAttempts      `yaml:"attempts"`
 	Compress bool              `yaml:"compress"`
 }
 
-type testRetry struct {
+type testAttempts struct {
 	Max int `yaml:"max"`
 }
 
@@ -33,8 +39,8 @@ func (o *testOptions) Validate() []sinks.FieldError {
 	if o.Path == "" {
 		errs = append(errs, sinks.FieldError{Key: "path", Msg: "required"})
 	}
-	if o.Retry.Max < 0 {
-		errs = append(errs, sinks.FieldError{Key: "retry.max", Msg: "must be 0 or more"})
+	if o.Attempts.Max < 0 {
+		errs = append(errs, sinks.FieldError{Key: "attempts.max", Msg: "must be 0 or more"})
 	}
 	return errs
 }
@@ -53,7 +59,7 @@ func newNothing(string, sinks.Options) (sinks.Sink, error) {
 func init() {
 	sinks.MustRegister(sinks.Registration{
 		Type:       "test",
-		NewOptions: func() sinks.Options { return &testOptions{Retry: testRetry{Max: 3}} },
+		NewOptions: func() sinks.Options { return &testOptions{Attempts: testAttempts{Max: 3}} },
 		New:        newNothing,
 	})
 	sinks.MustRegister(sinks.Registration{
@@ -122,15 +128,21 @@ func TestParseFull(t *testing.T) {
 		},
 		Sinks: []Sink{
 			{
-				Name:    "local",
-				Type:    "test",
-				Batch:   batch,
-				Options: &testOptions{Path: "./data/{stream}/events-{date}.ndjson", Retry: testRetry{Max: 3}},
+				Name:       "local",
+				Type:       "test",
+				Batch:      batch,
+				Buffer:     Buffer{MaxBatches: 8, WhenFull: WhenFullDropNewest},
+				Retry:      Retry{InitialBackoff: time.Second, MaxBackoff: time.Minute},
+				DeadLetter: DeadLetter{Dir: "/var/lib/ingestd/dlq"},
+				Options:    &testOptions{Path: "./data/{stream}/events-{date}.ndjson", Attempts: testAttempts{Max: 3}},
 			},
 			{
-				Name:  "audit",
-				Type:  "test",
-				Batch: batch,
+				Name:       "audit",
+				Type:       "test",
+				Batch:      batch,
+				Buffer:     defaultBuffer,
+				Retry:      defaultRetry,
+				DeadLetter: defaultDeadLetter,
 				Options: &testOptions{
 					Path:     "/var/log/${HOME}/audit-$5",
 					Headers:  map[string]string{"x-team": "billing", "x-env": "prod"},
@@ -138,10 +150,13 @@ func TestParseFull(t *testing.T) {
 				},
 			},
 			{
-				Name:    "spare",
-				Type:    "test",
-				Batch:   Batch{MaxEvents: DefaultBatchMaxEvents, MaxBytes: DefaultBatchMaxBytes, MaxAge: DefaultBatchMaxAge},
-				Options: &testOptions{Path: "spare.ndjson", Retry: testRetry{Max: 3}},
+				Name:       "spare",
+				Type:       "test",
+				Batch:      Batch{MaxEvents: DefaultBatchMaxEvents, MaxBytes: DefaultBatchMaxBytes, MaxAge: DefaultBatchMaxAge},
+				Buffer:     defaultBuffer,
+				Retry:      defaultRetry,
+				DeadLetter: defaultDeadLetter,
+				Options:    &testOptions{Path: "spare.ndjson", Attempts: testAttempts{Max: 3}},
 			},
 		},
 	}
@@ -371,10 +386,10 @@ func TestParseInvalid(t *testing.T) {
 
 	// The sink type's own options: unknown keys, and Validate's keys mapped to lines.
 	f(okTokens+okStreams+"sinks:\n- name: out\n  type: test\n  path: p\n  rotate: daily\n",
-		"t.yaml:7: sinks[0].rotate: unknown key; known keys: name, type, batch, path, headers, retry, compress")
-	f(okTokens+okStreams+"sinks:\n- name: out\n  type: test\n  retry:\n    max: -1\n",
+		"t.yaml:7: sinks[0].rotate: unknown key; known keys: name, type, batch, buffer, retry, dead_letter, path, headers, attempts, compress")
+	f(okTokens+okStreams+"sinks:\n- name: out\n  type: test\n  attempts:\n    max: -1\n",
 		"t.yaml:4: sinks[0].path: required",
-		"t.yaml:7: sinks[0].retry.max: must be 0 or more")
+		"t.yaml:7: sinks[0].attempts.max: must be 0 or more")
 	f(okTokens+okStreams+"sinks:\n- name: out\n  type: test\n  path: p\n  headers: {a: 1, a: 2}\n",
 		"t.yaml:7: sinks[0].headers.a: duplicate key; first set on line 7")
 }
@@ -389,7 +404,7 @@ func TestParseManyMistakes(t *testing.T) {
 		"testdata/mistakes.yaml:12: streams[0].rate_limit.burst: must be 0 (one second's worth of events) or more",
 		"testdata/mistakes.yaml:13: streams[0].sinks[0]: no sink is named \"locl\"",
 		"testdata/mistakes.yaml:14: streams[0].colour: unknown key; known keys: id, name, rate_limit, sinks, processors, routes, default",
-		"testdata/mistakes.yaml:16: sinks[0].5: unknown key; known keys: name, type, batch, path, headers, retry, compress",
+		"testdata/mistakes.yaml:16: sinks[0].5: unknown key; known keys: name, type, batch, buffer, retry, dead_letter, path, headers, attempts, compress",
 		"testdata/mistakes.yaml:16: sinks[0].path: required",
 	}, "\n")
 	var errs Errors
@@ -450,5 +465,24 @@ func TestDefault(t *testing.T) {
 	want := "<embedded>:6: tokens[0].token: too short; a token needs at least 16 characters (or give sha256:<hex> of it)"
 	if err == nil || err.Error() != want || tok != "" {
 		t.Fatalf("Default with a short $INGESTD_TOKEN = %q, %v; want error %q", tok, err, want)
+	}
+}
+
+func TestSinkDeliverySettings(t *testing.T) {
+	head := "tokens: [{name: t, token: 0123456789abcdef, streams: ['*']}]\nstreams: [{id: s1, sinks: [out]}]\n"
+	_, err := Parse([]byte(head+`sinks:
+  - name: out
+    type: test
+    path: p
+    buffer: {max_batches: -1, when_full: wait}
+    retry: {initial_backoff: 2s, max_backoff: 1s}
+`), "t.yaml")
+	want := strings.Join([]string{
+		`t.yaml:7: sinks[0].buffer.max_batches: must be at least 1`,
+		`t.yaml:7: sinks[0].buffer.when_full: must be "block" or "drop_newest", not "wait"`,
+		`t.yaml:8: sinks[0].retry.max_backoff: must be at least initial_backoff (2s)`,
+	}, "\n")
+	if err == nil || err.Error() != want {
+		t.Errorf("got\n%v\nwant\n%s", err, want)
 	}
 }

@@ -125,6 +125,12 @@ func setDefaults(cfg *Config) {
 		orDefault(&b.MaxEvents, DefaultBatchMaxEvents)
 		orDefault(&b.MaxBytes, DefaultBatchMaxBytes)
 		orDefault(&b.MaxAge, DefaultBatchMaxAge)
+		s := &cfg.Sinks[i]
+		orDefault(&s.Buffer.MaxBatches, DefaultBufferMaxBatches)
+		orDefault(&s.Buffer.WhenFull, DefaultWhenFull)
+		orDefault(&s.Retry.InitialBackoff, DefaultInitialBackoff)
+		orDefault(&s.Retry.MaxBackoff, DefaultMaxBackoff)
+		orDefault(&s.DeadLetter.Dir, DefaultDeadLetterDir)
 	}
 }
 

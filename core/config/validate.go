@@ -203,6 +203,14 @@ func (l *loader) checkSinks(list []Sink) {
 		l.atLeast(key+".batch.max_events", s.Batch.MaxEvents, 1)
 		l.atLeast(key+".batch.max_bytes", s.Batch.MaxBytes, 1024)
 		l.positive(key+".batch.max_age", s.Batch.MaxAge)
+		l.atLeast(key+".buffer.max_batches", s.Buffer.MaxBatches, 1)
+		if s.Buffer.WhenFull != WhenFullBlock && s.Buffer.WhenFull != WhenFullDropNewest {
+			l.invalid(key+".buffer.when_full", fmt.Sprintf("must be %q or %q, not %q", WhenFullBlock, WhenFullDropNewest, s.Buffer.WhenFull))
+		}
+		l.positive(key+".retry.initial_backoff", s.Retry.InitialBackoff)
+		if l.positive(key+".retry.max_backoff", s.Retry.MaxBackoff); s.Retry.MaxBackoff < s.Retry.InitialBackoff {
+			l.invalid(key+".retry.max_backoff", fmt.Sprintf("must be at least initial_backoff (%v)", s.Retry.InitialBackoff))
+		}
 		if s.Options != nil {
 			for _, fe := range s.Options.Validate() {
 				l.invalid(join(key, fe.Key), fe.Msg)
