@@ -10,6 +10,7 @@ import (
 
 	"github.com/ingestd/ingestd/core"
 	"github.com/ingestd/ingestd/core/config"
+	"github.com/ingestd/ingestd/core/processor"
 )
 
 // pipelineYAML is the pipeline benchmarks' engine: the stream's processors and routes are
@@ -137,4 +138,34 @@ func BenchmarkPipeline(b *testing.B) {
 		eng, cfg := startPipelineEngine(b, referencePipeline, pipelineBatch, 4<<20)
 		run(b, eng, deliveredPerRequest(b, cfg, w))
 	})
+}
+
+// BenchmarkPipelineWorker runs the reference pipeline's worker alone over stored events (no
+// handler, ring or sink): the pipeline's own cost per event, next to what plain storing costs.
+func BenchmarkPipelineWorker(b *testing.B) {
+	_, cfg := startPipelineEngine(b, referencePipeline, pipelineBatch, 4<<20)
+	var stored [][]byte
+	for _, ev := range makeEvents(100) {
+		line := append([]byte(nil), ev[:len(ev)-1]...)
+		line = append(line, `,"stream_id":"`+benchStream+`","received_at":"2025-02-12T14:32:15.123456789Z"}`...)
+		stored = append(stored, line)
+	}
+	w := cfg.Streams[0].Pipeline.NewWorker()
+	facts := &processor.Facts{Token: []byte(`"bench"`), Stream: []byte(`"payments"`)}
+	var size int
+	for _, s := range stored {
+		size += len(s)
+	}
+	b.SetBytes(int64(size / len(stored)))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r := w.Run(stored[i%len(stored)], facts, 0)
+		for s := range 2 {
+			if r.Sinks&(1<<s) != 0 {
+				w.Line(s)
+			}
+		}
+		i++
+	}
 }

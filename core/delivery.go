@@ -1,9 +1,12 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/ants/v2"
@@ -12,27 +15,39 @@ import (
 	"github.com/ingestd/ingestd/sinks"
 )
 
-// sinkRunner delivers one sink's batches: a bounded ants pool calls WriteBatch, so a shard that
-// flushes while the sink is busy waits for a free worker (back-pressure), and a failed batch is
-// retried with capped exponential back-off until it is delivered or shutdown gives up on it.
+// sinkRunner delivers one sink's batches. Shards hand batches to its queue without ever
+// waiting, so a slow or dead sink stalls no shard, and with it no other sink or stream; the
+// queue's bound (buffer.max_batches) is enforced where requests come in instead: past it, the
+// sink's streams answer 503 (when_full: block) or its new batches are dropped and counted
+// (drop_newest). Up to the sink's concurrency of drainers, run on an ants pool, take batches
+// from the queue and write them, retrying by the kind of failure: back-off with jitter for
+// retryable errors, at least the destination's Retry-After for back-off requests, halves for a
+// batch too large, and the dead-letter queue for permanent refusals.
 type sinkRunner struct {
-	e       *Engine
-	name    string
-	sink    sinks.Sink
-	bounds  config.Batch
-	pool    *ants.PoolWithFuncGeneric[*sinks.Batch]
+	e          *Engine
+	name       string
+	sink       sinks.Sink
+	bounds     config.Batch
+	maxBatches int
+	dropNewest bool
+	retry      config.Retry
+	dlq        *deadLetter
+	met        *sinkMetrics
+
+	mu       sync.Mutex
+	queue    []*sinks.Batch // FIFO; queue[head:] are waiting
+	head     int
+	drainers int // running drainers, at most workers
+	workers  int
+	full     atomic.Bool // len(waiting) >= maxBatches
+
+	pool    *ants.PoolWithFuncGeneric[struct{}]
 	free    sync.Pool // *sinks.Batch with their Data capacity kept
 	pending sync.WaitGroup
-	met     *sinkMetrics
 
 	ctx    context.Context // ends when shutdown stops waiting for this sink
 	cancel context.CancelFunc
 }
-
-const (
-	retryFirst = 100 * time.Millisecond
-	retryMax   = 10 * time.Second
-)
 
 func newSinkRunner(ctx context.Context, e *Engine, sc *config.Sink) (*sinkRunner, error) {
 	reg, ok := sinks.Lookup(sc.Type)
@@ -47,14 +62,19 @@ func newSinkRunner(ctx context.Context, e *Engine, sc *config.Sink) (*sinkRunner
 		_ = sk.Close(ctx)
 		return nil, fmt.Errorf("sink %q: connect: %w", sc.Name, err)
 	}
-	sr := &sinkRunner{e: e, name: sc.Name, sink: sk, bounds: sc.Batch, met: e.met.forSink(sc.Name)}
+	sr := &sinkRunner{
+		e: e, name: sc.Name, sink: sk, bounds: sc.Batch, met: e.met.forSink(sc.Name),
+		maxBatches: sc.Buffer.MaxBatches, dropNewest: sc.Buffer.WhenFull == config.WhenFullDropNewest,
+		retry: sc.Retry, dlq: newDeadLetter(sc.DeadLetter.Dir, sc.Name),
+		workers: max(reg.Concurrency, 1),
+	}
 	sr.ctx, sr.cancel = context.WithCancel(context.Background())
 	// Batches start small and keep what they grew to; sizing each at max_bytes up front would
 	// cost shards x streams x max_bytes even for quiet streams.
 	initial := min(sc.Batch.MaxBytes, 64<<10)
 	sr.free.New = func() any { return &sinks.Batch{Data: make([]byte, 0, initial)} }
 	// Purging idle workers would make the steady state allocate goroutines again and again.
-	sr.pool, err = ants.NewPoolWithFuncGeneric(max(reg.Concurrency, 1), sr.write, ants.WithDisablePurge(true))
+	sr.pool, err = ants.NewPoolWithFuncGeneric(sr.workers, sr.drain1, ants.WithDisablePurge(true))
 	if err != nil {
 		_ = sk.Close(ctx)
 		return nil, fmt.Errorf("sink %q: %w", sc.Name, err)
@@ -68,42 +88,144 @@ func (sr *sinkRunner) newBatch(st *stream) *sinks.Batch {
 	return b
 }
 
-// deliver hands a full batch to the pool; it blocks while every worker is busy.
+func (sr *sinkRunner) recycle(b *sinks.Batch) {
+	b.Data, b.Events = b.Data[:0], 0
+	sr.free.Put(b)
+}
+
+// deliver queues a flushed batch; it never waits for the sink.
 func (sr *sinkRunner) deliver(b *sinks.Batch) {
+	sr.mu.Lock()
+	waiting := len(sr.queue) - sr.head
+	if sr.dropNewest && waiting >= sr.maxBatches {
+		sr.mu.Unlock()
+		sr.e.met.dropped.WithLabelValues(b.Stream, dropSinkFull).Add(float64(b.Events))
+		sr.recycle(b)
+		return
+	}
 	sr.pending.Add(1)
-	if err := sr.pool.Invoke(b); err != nil {
-		// The pool only refuses after it is released, which happens after every shard stopped.
-		sr.write(b)
+	sr.queue = append(sr.queue, b)
+	sr.full.Store(waiting+1 >= sr.maxBatches)
+	start := sr.drainers < sr.workers
+	if start {
+		sr.drainers++
+	}
+	sr.mu.Unlock()
+	if start {
+		if err := sr.pool.Invoke(struct{}{}); err != nil {
+			// The pool refuses only once released, after every shard stopped; drain here.
+			sr.drain1(struct{}{})
+		}
 	}
 }
 
+// blocked reports whether the sink's buffer is full under when_full: block, so that requests
+// for its streams are refused until it catches up.
+func (sr *sinkRunner) blocked() bool { return !sr.dropNewest && sr.full.Load() }
+
+// drain1 is one drainer: it writes queued batches until the queue is empty.
+func (sr *sinkRunner) drain1(struct{}) {
+	for {
+		sr.mu.Lock()
+		if sr.head == len(sr.queue) {
+			sr.queue, sr.head = sr.queue[:0], 0
+			sr.drainers--
+			sr.mu.Unlock()
+			return
+		}
+		b := sr.queue[sr.head]
+		sr.queue[sr.head] = nil
+		sr.head++
+		sr.full.Store(len(sr.queue)-sr.head >= sr.maxBatches)
+		sr.mu.Unlock()
+		sr.write(b)
+		sr.recycle(b)
+		sr.pending.Done()
+	}
+}
+
+// write delivers b, retrying until it is delivered, dead-lettered, or shutdown gives up.
 func (sr *sinkRunner) write(b *sinks.Batch) {
-	defer sr.pending.Done()
-	wait := retryFirst
+	wait := sr.retry.InitialBackoff
 	for {
 		err := sr.sink.WriteBatch(sr.ctx, b)
 		if err == nil {
 			sr.met.ok.Inc()
 			sr.met.delivered.Add(float64(b.Events))
-			break
+			return
 		}
 		sr.met.failed.Inc()
 		if sr.ctx.Err() != nil {
 			sr.e.met.dropped.WithLabelValues(b.Stream, dropShutdown).Add(float64(b.Events))
 			sr.e.log.Error("batch dropped at shutdown", "sink", sr.name, "stream", b.Stream, "events", b.Events, "err", err)
-			break
+			return
 		}
-		sr.e.log.Warn("batch delivery failed; retrying", "sink", sr.name, "stream", b.Stream, "events", b.Events, "retry_in", wait, "err", err)
-		t := time.NewTimer(wait)
+		kind, least := sinks.Classify(err)
+		switch kind {
+		case sinks.Permanent:
+			sr.deadLetter(b, err)
+			return
+		case sinks.TooLarge:
+			if b.Events > 1 {
+				sr.e.log.Warn("batch too large for the sink; splitting it", "sink", sr.name, "stream", b.Stream, "events", b.Events)
+				sr.split(b)
+				return
+			}
+			sr.deadLetter(b, fmt.Errorf("one event is too large for the sink: %w", err))
+			return
+		}
+		pause := jitter(wait)
+		if kind == sinks.Backoff {
+			pause = max(pause, least)
+		}
+		sr.e.log.Warn("batch delivery failed; retrying", "sink", sr.name, "stream", b.Stream, "events", b.Events, "retry_in", pause, "err", err)
+		t := time.NewTimer(pause)
 		select {
 		case <-t.C:
 		case <-sr.ctx.Done():
 			t.Stop()
 		}
-		wait = min(wait*2, retryMax)
+		wait = min(wait*2, sr.retry.MaxBackoff)
 	}
-	b.Data, b.Events = b.Data[:0], 0
-	sr.free.Put(b)
+}
+
+// split writes b's lines as two batches of about half the events each.
+func (sr *sinkRunner) split(b *sinks.Batch) {
+	cut, n := 0, 0
+	for n < b.Events/2 {
+		cut += bytes.IndexByte(b.Data[cut:], '\n') + 1
+		n++
+	}
+	for _, part := range [2]struct {
+		data   []byte
+		events int
+	}{{b.Data[:cut], n}, {b.Data[cut:], b.Events - n}} {
+		h := sr.free.Get().(*sinks.Batch)
+		h.Stream, h.StreamID, h.ReceivedAt = b.Stream, b.StreamID, b.ReceivedAt
+		h.Data, h.Events = append(h.Data[:0], part.data...), part.events
+		sr.write(h)
+		sr.recycle(h)
+	}
+}
+
+// deadLetter keeps b's events in the dead-letter queue with the reason they were refused.
+func (sr *sinkRunner) deadLetter(b *sinks.Batch, reason error) {
+	if err := sr.dlq.write(b, reason, time.Now()); err != nil {
+		sr.e.met.dropped.WithLabelValues(b.Stream, dropDeadLetterFailed).Add(float64(b.Events))
+		sr.e.log.Error("refused batch lost: the dead-letter queue could not be written", "sink", sr.name, "stream", b.Stream, "events", b.Events, "refusal", reason, "err", err)
+		return
+	}
+	sr.met.deadLettered.Add(float64(b.Events))
+	sr.e.log.Error("batch refused by the sink; kept in the dead-letter queue", "sink", sr.name, "stream", b.Stream, "events", b.Events, "dir", sr.dlq.dir, "err", reason)
+}
+
+// jitter returns a random duration in [d/2, d], so that sinks failing together do not retry in
+// step.
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2+1)
 }
 
 // drain waits until every handed-over batch is written. If ctx ends first, delivery is told to

@@ -109,6 +109,17 @@ type stream struct {
 	pipeMet  *pipelineMetrics
 }
 
+// blockedSink returns a sink of the stream whose full buffer refuses new events
+// (when_full: block), or nil.
+func (st *stream) blockedSink() *sinkRunner {
+	for _, sr := range st.sinkOf {
+		if sr.blocked() {
+			return sr
+		}
+	}
+	return nil
+}
+
 // Option adjusts an engine at construction.
 type Option func(*Engine)
 

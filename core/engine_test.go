@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/ingestd/ingestd/core/config"
 	"github.com/ingestd/ingestd/sinks"
 )
@@ -395,28 +397,75 @@ sinks:
 	}
 }
 
-func TestOverloadedAnswersAtOnce(t *testing.T) {
-	te := startEngine(t, "  shards: 1\n  queue_size: 2", "")
-	te.sa.gate = make(chan struct{})
-	h := headers(starToken, streamA, "application/x-ndjson")
+// A sink whose buffer is full under when_full: block turns its streams' requests away with 503
+// at once, while a stream that does not route to it, on the same shard, keeps flowing.
+func TestFullSinkRefusesOnlyItsStreams(t *testing.T) {
+	idSlow, slow := newMem(t)
+	idFast, fast := newMem(t)
+	slow.gate = make(chan struct{})
+	te := startWith(t, fmt.Sprintf(`
+server: {listen: "127.0.0.1:0", grace_period: 5s, shards: 1}
+tokens: [{name: star, token: %q, streams: ["*"]}]
+streams:
+  - {id: to-slow, sinks: [slow]}
+  - {id: to-fast, sinks: [fast]}
+sinks:
+  - {name: slow, type: memory, id: %q, batch: {max_events: 50}, buffer: {max_batches: 2}}
+  - {name: fast, type: memory, id: %q, batch: {max_events: 50, max_age: 10ms}}
+`, starToken, idSlow, idFast))
 	body := []byte(strings.Repeat(seedEvent+"\n", 50)) // one full batch per request
 	accepted := 0
 	var r reply
 	start := time.Now()
 	for i := 0; i < 20; i++ {
-		if r = te.post(t, "POST", IngestPath, h, body); r.status != 200 {
+		if r = te.post(t, "POST", IngestPath, headers(starToken, "to-slow", "application/x-ndjson"), body); r.status != 200 {
 			break
 		}
 		accepted++
+		time.Sleep(5 * time.Millisecond) // let the shard flush the batch to the sink's queue
 	}
-	if r.status != 503 || r.Error != "overloaded" || r.retryAfter != "1" {
+	if r.status != 503 || r.Error != "overloaded" || r.retryAfter != "1" || !strings.Contains(r.Detail, `sink "slow" is behind`) {
 		t.Fatalf("after %d accepted requests: %+v", accepted, r)
 	}
 	if time.Since(start) > 2*time.Second {
 		t.Fatalf("overload took %v to report", time.Since(start))
 	}
-	close(te.sa.gate) // the sink recovers: everything accepted is delivered
-	te.sa.waitLines(t, accepted*50)
+	for range 5 {
+		if r := te.post(t, "POST", IngestPath, headers(starToken, "to-fast", "application/x-ndjson"), body); r.status != 200 {
+			t.Fatalf("a stream of a healthy sink was refused: %+v", r)
+		}
+	}
+	fast.waitLines(t, 5*50)
+	close(slow.gate) // the sink recovers: everything accepted is delivered
+	slow.waitLines(t, accepted*50)
+}
+
+// Under when_full: drop_newest the requests are accepted and the batches past the buffer are
+// dropped and counted.
+func TestFullSinkDropsNewest(t *testing.T) {
+	idSlow, slow := newMem(t)
+	slow.gate = make(chan struct{})
+	te := startWith(t, fmt.Sprintf(`
+server: {listen: "127.0.0.1:0", grace_period: 5s, shards: 1}
+tokens: [{name: star, token: %q, streams: ["*"]}]
+streams: [{id: s, sinks: [slow]}]
+sinks:
+  - {name: slow, type: memory, id: %q, batch: {max_events: 50}, buffer: {max_batches: 2, when_full: drop_newest}}
+`, starToken, idSlow))
+	body := []byte(strings.Repeat(seedEvent+"\n", 50))
+	for i := 0; i < 10; i++ {
+		if r := te.post(t, "POST", IngestPath, headers(starToken, "s", "application/x-ndjson"), body); r.status != 200 {
+			t.Fatalf("request %d: %+v", i, r)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(slow.gate)
+	// One batch is being written, two wait; the other seven were dropped.
+	lines := slow.waitLines(t, 3*50)
+	time.Sleep(50 * time.Millisecond)
+	if got := testutil.ToFloat64(te.met.dropped.WithLabelValues("s", dropSinkFull)); got != 7*50 || len(slow.Lines()) != len(lines) {
+		t.Fatalf("dropped{sink_full} = %v and %d delivered, want 350 and 150", got, len(slow.Lines()))
+	}
 }
 
 func TestShutdownDeliversEverythingAccepted(t *testing.T) {
@@ -612,26 +661,25 @@ func TestSlowRequestGets408(t *testing.T) {
 	}
 }
 
+// Requests are refused while the events already held in memory (decoded bodies waiting in the
+// rings) are over max_queue_bytes. The rings drain in microseconds here, so the test holds the
+// budget itself, as queued requests would.
 func TestQueuedBytesLimitAnswers503(t *testing.T) {
-	te := startEngine(t, "  shards: 1\n  max_payload_bytes: 4096\n  max_queue_bytes: 4096", "")
-	te.sa.gate = make(chan struct{})
+	te := startEngine(t, "  max_payload_bytes: 4096\n  max_queue_bytes: 4096", "")
 	h := headers(starToken, streamA, "application/x-ndjson")
-	// 120 small events: the first full batch (50) occupies the sink, the second blocks the shard
-	// worker, which then still holds this request's 3 KB.
-	body := []byte(strings.Repeat(`{"source":"a","event":{}}`+"\n", 120))
-	if r := te.post(t, "POST", IngestPath, h, body); r.status != 200 {
-		t.Fatalf("first request: %+v", r)
-	}
-	time.Sleep(50 * time.Millisecond)
+	body := []byte(strings.Repeat(`{"source":"a","event":{}}`+"\n", 120)) // 3 KB decoded
+	te.queued.Add(2048)
 	r := te.post(t, "POST", IngestPath, h, body)
 	if r.status != 503 || r.Error != "overloaded" || r.retryAfter != "1" || !strings.Contains(r.Detail, "max_queue_bytes") {
-		t.Fatalf("second request while 3 KB are held of a 4 KB budget: %+v", r)
+		t.Fatalf("request of 3 KB while 2 KB are held of a 4 KB budget: %+v", r)
 	}
-	close(te.sa.gate)
-	te.sa.waitLines(t, 120)
-	// the budget is free again once the worker let go of the request
+	te.queued.Add(-2048)
 	if r := te.post(t, "POST", IngestPath, h, body); r.status != 200 {
-		t.Fatalf("after the sink recovered: %+v", r)
+		t.Fatalf("with the budget free: %+v", r)
+	}
+	te.sa.waitLines(t, 120)
+	if q := te.queued.Load(); q != 0 {
+		t.Fatalf("%d bytes still counted as queued after delivery", q)
 	}
 }
 

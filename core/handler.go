@@ -117,6 +117,9 @@ func (e *Engine) ingest(ctx *fasthttp.RequestCtx, g *generation, now time.Time) 
 	if st == nil {
 		return nil, writeError(ctx, apierr.StreamNotFound, "no stream has the id "+quote(sid)+"; check the X-Stream-Id header"), 0
 	}
+	if sr := st.blockedSink(); sr != nil {
+		return st, e.overloaded(ctx, "sink "+quote([]byte(sr.name))+" is behind: its buffer (max_batches) is full; retry shortly"), 0
+	}
 
 	format, ok := parseContentType(h.ContentType())
 	if !ok {

@@ -15,8 +15,14 @@ import (
 // series by inventing stream ids.
 const unknownStream = "_unknown"
 
-// dropShutdown is the drop reason of events still undelivered when the grace period ends.
-const dropShutdown = "shutdown"
+// Drop reasons of the engine's own: events still undelivered when the grace period ends, a
+// batch refused by a full sink under when_full: drop_newest, and refused events that the
+// dead-letter queue could not keep.
+const (
+	dropShutdown         = "shutdown"
+	dropSinkFull         = "sink_full"
+	dropDeadLetterFailed = "dead_letter_failed"
+)
 
 // metrics holds the SPEC §4 families. Hot-path series are resolved once per stream and sink
 // (streamMetrics, sinkMetrics) so that counting never looks up labels or allocates.
@@ -27,6 +33,7 @@ type metrics struct {
 	rejected   *prometheus.CounterVec
 	bytes      *prometheus.CounterVec
 	delivered  *prometheus.CounterVec
+	deadLetter *prometheus.CounterVec
 	dropped    *prometheus.CounterVec
 	batches    *prometheus.CounterVec
 	queueDepth *prometheus.GaugeVec
@@ -53,6 +60,9 @@ func newMetrics() *metrics {
 		}, []string{"stream"}),
 		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ingestd_events_delivered_total", Help: "Events a sink has delivered.",
+		}, []string{"sink"}),
+		deadLetter: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ingestd_events_dead_lettered_total", Help: "Events a sink refused for good, kept in its dead-letter queue.",
 		}, []string{"sink"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ingestd_events_dropped_total", Help: "Accepted events that were not delivered, by stream and reason.",
@@ -82,7 +92,7 @@ func newMetrics() *metrics {
 		m.reloads.WithLabelValues(r)
 	}
 	m.reg.MustRegister(m.requests, m.received, m.rejected, m.bytes, m.delivered, m.dropped,
-		m.batches, m.queueDepth, m.duration, m.routed, m.stepErrors, m.reloads,
+		m.batches, m.queueDepth, m.duration, m.routed, m.stepErrors, m.reloads, m.deadLetter,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -109,16 +119,18 @@ func (m *metrics) forStream(key string) *streamMetrics {
 
 // sinkMetrics are one sink's series, resolved up front.
 type sinkMetrics struct {
-	delivered prometheus.Counter
-	ok        prometheus.Counter
-	failed    prometheus.Counter
+	delivered    prometheus.Counter
+	deadLettered prometheus.Counter
+	ok           prometheus.Counter
+	failed       prometheus.Counter
 }
 
 func (m *metrics) forSink(name string) *sinkMetrics {
 	return &sinkMetrics{
-		delivered: m.delivered.WithLabelValues(name),
-		ok:        m.batches.WithLabelValues(name, "ok"),
-		failed:    m.batches.WithLabelValues(name, "error"),
+		delivered:    m.delivered.WithLabelValues(name),
+		deadLettered: m.deadLetter.WithLabelValues(name),
+		ok:           m.batches.WithLabelValues(name, "ok"),
+		failed:       m.batches.WithLabelValues(name, "error"),
 	}
 }
 

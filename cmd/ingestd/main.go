@@ -41,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return validate(args, stdout, stderr)
 	case "process":
 		return processCmd(args, os.Stdin, stdout, stderr)
+	case "dlq":
+		return dlqCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "ingestd", version)
 		return 0
@@ -60,6 +62,7 @@ func usage(w io.Writer) {
   ingestd validate --config FILE                    check a config; prints file:line: key: message per mistake
   ingestd process --config FILE --stream ID         run NDJSON events from stdin through a stream's
                                                     processors and routes; one result line per event
+  ingestd dlq replay --config FILE --sink NAME      re-send a sink's dead-letter files; replayed files get .replayed
   ingestd version                                   print the version
 `)
 }
@@ -103,6 +106,40 @@ func processCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err := core.Tryout(cfg, *stream, *token, stdin, stdout); err != nil {
 		fmt.Fprintln(stderr, "ingestd process:", err)
+		return 1
+	}
+	return 0
+}
+
+func dlqCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "replay" {
+		fmt.Fprintln(stderr, "usage: ingestd dlq replay --config FILE --sink NAME [--attempts N]")
+		return 2
+	}
+	fs := flag.NewFlagSet("dlq replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config file")
+	sink := fs.String("sink", "", "name of the sink whose dead-letter files to re-send")
+	attempts := fs.Int("attempts", 5, "tries per batch while the sink answers with retryable errors")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *path == "" || *sink == "" || *attempts < 1 {
+		fmt.Fprintln(stderr, "ingestd dlq replay: --config FILE and --sink NAME are required")
+		return 2
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	rep, err := core.ReplayDeadLetters(context.Background(), cfg, *sink, *attempts)
+	for _, f := range rep.Files {
+		fmt.Fprintf(stdout, "replayed %s\n", f)
+	}
+	fmt.Fprintf(stdout, "%d event(s) re-sent to sink %q\n", rep.Events, *sink)
+	if err != nil {
+		fmt.Fprintln(stderr, "ingestd dlq replay:", err)
 		return 1
 	}
 	return 0
