@@ -33,6 +33,7 @@ fuzz:
 	$(GO) test ./core/decode -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core -run '^$$' -fuzz '^FuzzIngest$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/fieldpath -run '^$$' -fuzz '^FuzzLookup$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/jsonraw -run '^$$' -fuzz '^FuzzStrEnd$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/condition -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/mask -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/kv -run '^$$' -fuzz '^FuzzAppendJSON$$' -fuzztime $(FUZZTIME)

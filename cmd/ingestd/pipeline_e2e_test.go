@@ -252,7 +252,7 @@ func TestEndToEndReloadUnderLoad(t *testing.T) {
 		}
 		for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
 			var ev struct {
-				Event    struct{ ID string } `json:"event"`
+				Event    struct{ ID string }   `json:"event"`
 				Metadata struct{ Gen float64 } `json:"metadata"`
 			}
 			if err := json.Unmarshal([]byte(line), &ev); err != nil {

@@ -76,7 +76,7 @@ func TestProcessorMappingsKeepOrderAndTypes(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("set:\n got %q\nwant %q", got, want)
 	}
-	if !slices.Equal(recorded.Rename, []processor.Pair{{"event.latency_ms", "event.latency"}, {"b", "c"}}) {
+	if !slices.Equal(recorded.Rename, []processor.Pair{{Key: "event.latency_ms", Value: "event.latency"}, {Key: "b", Value: "c"}}) {
 		t.Errorf("rename: %v", recorded.Rename)
 	}
 	p := cfg.Streams[0].Pipeline

@@ -48,6 +48,13 @@ func TestLookupAllocs(t *testing.T) {
 			t.Fatal("metadata.env != prod")
 		}
 	})
+	route := NewSet(MustParse("event.status"), MustParse("event.amount"), MustParse("metadata.env"), MustParse("event.transactionId"))
+	routeObj, routeVals := []byte(routeEvent), make([]Value, route.Len())
+	f("Set on the pipeline's event", func() {
+		if route.Lookup(routeObj, routeVals); !routeVals[2].EqualString("prod") {
+			t.Fatal("metadata.env != prod")
+		}
+	})
 	f("Bool", func() {
 		if v, _ := Lookup(obj, ok); !must(v.Bool()) {
 			t.Fatal("event.ok is not true")

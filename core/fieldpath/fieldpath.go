@@ -120,6 +120,7 @@ type node struct {
 	outs []int   // the paths ending here
 	sub  []int   // the paths ending here or below
 	kids []*node // the next segments
+	lens uint64  // bit min(len(k.seg), 63) set for each kid k
 }
 
 func (n *node) add(segs []string, out int) {
@@ -133,6 +134,7 @@ func (n *node) add(segs []string, out int) {
 		if next == nil {
 			next = &node{seg: seg}
 			n.kids = append(n.kids, next)
+			n.lens |= 1 << min(len(seg), 63)
 		}
 		n, next.sub = next, append(next.sub, out)
 	}
@@ -161,17 +163,22 @@ func (n *node) object(b []byte, i int, vals []Value) int {
 			return k // an unterminated key, in invalid input
 		}
 		key := b[i+1 : k]
-		if i = jsonraw.WS(b, k+1); i >= len(b) || b[i] != ':' {
-			return i
+		v := k + 2
+		if v >= len(b) || b[k+1] != ':' || b[v] <= ' ' { // not the compact "key":value
+			if i = jsonraw.WS(b, k+1); i >= len(b) || b[i] != ':' {
+				return i
+			}
+			if v = jsonraw.WS(b, i+1); v >= len(b) {
+				return v
+			}
 		}
-		v := jsonraw.WS(b, i+1)
-		if v >= len(b) {
-			return v
+		// Most keys name no child; unless escapes hide it, their length tells without a call.
+		var kid *node
+		if esc || n.lens>>min(len(key), 63)&1 != 0 {
+			kid = n.kid(key, esc)
 		}
-		kid := n.kid(key, esc)
-		if kid == nil {
-			i = jsonraw.Skip(b, v)
-		} else {
+		switch {
+		case kid != nil:
 			// A later duplicate key voids all that an earlier one held.
 			for _, o := range kid.sub {
 				vals[o] = Value{}
@@ -184,6 +191,14 @@ func (n *node) object(b []byte, i int, vals []Value) int {
 			for _, o := range kid.outs {
 				vals[o] = Value{Raw: b[v:i], Kind: kindOf[b[v]]}
 			}
+		case b[v] == '"': // most skipped values are strings
+			i = min(len(b), jsonraw.StrClose(b, v)+1)
+		default:
+			i = jsonraw.Skip(b, v)
+		}
+		if i+1 < len(b) && b[i] == ',' && b[i+1] == '"' {
+			i++ // the compact ,"key"
+			continue
 		}
 		if i = jsonraw.WS(b, i); i >= len(b) || b[i] != ',' {
 			break
@@ -198,21 +213,22 @@ func (n *node) object(b []byte, i int, vals []Value) int {
 
 // kid returns the child named by the raw key, which holds escapes if esc, or nil.
 func (n *node) kid(key []byte, esc bool) *node {
+	if !esc { // the common case, kept out of the loop below
+		for _, k := range n.kids {
+			if string(key) == k.seg {
+				return k
+			}
+		}
+		return nil
+	}
 	for _, k := range n.kids {
-		if keyIs(key, esc, k.seg) {
+		// An escape always decodes to fewer bytes than it takes, so only a longer key can
+		// match through escapes.
+		if len(key) > len(k.seg) && compareEscaped(key, k.seg) == 0 {
 			return k
 		}
 	}
 	return nil
-}
-
-// keyIs reports whether the raw key, which holds escapes if esc, names seg. An escape always
-// decodes to fewer bytes than it takes, so only a longer key can match through escapes.
-func keyIs(key []byte, esc bool, seg string) bool {
-	if !esc {
-		return string(key) == seg
-	}
-	return len(key) > len(seg) && compareEscaped(key, seg) == 0
 }
 
 var kindOf = [256]Kind{

@@ -10,10 +10,19 @@ import (
 	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
-// WS returns the offset of the first byte at or after i that is not JSON whitespace.
+// WS returns the offset of the first byte at or after i that is not JSON whitespace. Events
+// are compact, so one compare settles the common case before the loop.
 func WS(b []byte, i int) int {
+	if i < len(b) && b[i] > ' ' {
+		return i
+	}
+	return ws(b, i)
+}
+
+func ws(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
 		i++
 	}
@@ -23,31 +32,80 @@ func WS(b []byte, i int) int {
 // StrEnd returns the index of the quote that closes the string at b[i] == '"', or len(b) if
 // none does, and whether the string holds escapes.
 //
-// It reads eight bytes at a time while no quote or backslash is among them: with x = w ^
-// (lsb * c), the word (x - lsb) &^ x & msb flags the bytes of w equal to c. Borrows can raise
-// false flags only above a true one, so the lowest flag, the one taken, is exact. Measured on
-// seed events, this beats both a call to bytes.IndexByte per string (most strings are short)
-// and sixteen bytes per step.
+// It reads eight bytes at a time while no quote or backslash is among them (see special),
+// then acts on the byte flagged. Measured on seed events, this beats both a call to
+// bytes.IndexByte per string (most strings are short) and sixteen bytes per step.
 func StrEnd(b []byte, i int) (int, bool) {
 	j, esc := i+1, false
 	for {
 		for ; j+8 <= len(b); j += 8 {
-			w := binary.LittleEndian.Uint64(b[j:])
-			q, s := w^(lsb*'"'), w^(lsb*'\\')
-			if m := ((q - lsb) &^ q) | ((s - lsb) &^ s); m&msb != 0 {
-				j += bits.TrailingZeros64(m&msb) / 8
-				break
+			if m := special(word(b, j)); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				goto flagged
 			}
 		}
 		for j < len(b) && b[j] != '"' && b[j] != '\\' {
 			j++
 		}
-		if j >= len(b) || b[j] == '"' {
-			return min(j, len(b)), esc
+		if j >= len(b) {
+			return len(b), esc
+		}
+	flagged:
+		if b[j] == '"' {
+			return j, esc
 		}
 		esc = true
 		j += 2 // past an escape, which may be \" or \\
 	}
+}
+
+// StrClose returns what StrEnd does, the index of the closing quote or len(b), without telling
+// whether the string holds escapes; it is the faster way to skip a string. It looks for quotes
+// only, about half the work per word, and for backslashes only before a quote found: the
+// quote is escaped when an odd run of them precedes it, as StrEnd, pairing them from the
+// left, finds too.
+func StrClose(b []byte, i int) int {
+	j := i + 1
+	for {
+		for ; j+8 <= len(b); j += 8 {
+			x := word(b, j) ^ (lsb * '"')
+			if m := (x - lsb) &^ x & msb; m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				goto found
+			}
+		}
+		for j < len(b) && b[j] != '"' {
+			j++
+		}
+		if j >= len(b) {
+			return len(b)
+		}
+	found:
+		k := j // the start of the run of backslashes before b[j], within the string
+		for k > i+1 && b[k-1] == '\\' {
+			k--
+		}
+		if (j-k)%2 == 0 {
+			return j
+		}
+		j++
+	}
+}
+
+// special flags, at the top bit of each byte, the quotes and backslashes among the eight
+// bytes of w. With x = w ^ (lsb * c), the word (x - lsb) &^ x & msb flags the bytes of w
+// equal to c; borrows can raise false flags only above a true one, so the lowest flag, the
+// one taken, is exact.
+func special(w uint64) uint64 {
+	q, s := w^(lsb*'"'), w^(lsb*'\\')
+	return ((q-lsb)&^q | (s-lsb)&^s) & msb
+}
+
+// word returns the eight bytes from b[i], 0 <= i <= len(b)-8, as a little-endian word. Loading
+// it without slicing b[i:] spares the loops above a bounds check and the slice arithmetic,
+// which cost about as much as testing the word.
+func word(b []byte, i int) uint64 {
+	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))[:])
 }
 
 const (
@@ -60,8 +118,7 @@ const (
 func Skip(b []byte, i int) int {
 	switch b[i] {
 	case '"':
-		end, _ := StrEnd(b, i)
-		return min(len(b), end+1)
+		return min(len(b), StrClose(b, i)+1)
 	case '{', '[':
 		return skipContainer(b, i)
 	}
@@ -79,7 +136,7 @@ func skipContainer(b []byte, i int) int {
 	for ; i < len(b); i++ {
 		switch b[i] {
 		case '"':
-			i, _ = StrEnd(b, i)
+			i = StrClose(b, i)
 		case '{', '[':
 			depth++
 		case '}', ']':

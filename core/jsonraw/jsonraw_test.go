@@ -2,6 +2,7 @@ package jsonraw
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -83,4 +84,93 @@ func TestHex4(t *testing.T) {
 	if r := Hex4([]byte("12"), 0); r != -1 {
 		t.Fatalf("Hex4 of a short input = %d", r)
 	}
+}
+
+func TestWS(t *testing.T) {
+	f := func(in string, i, want int) {
+		t.Helper()
+		if got := WS([]byte(in), i); got != want {
+			t.Fatalf("WS(%q, %d) = %d, want %d", in, i, got, want)
+		}
+	}
+	f(`{"a":1}`, 0, 0)
+	f(" \t\r\n:", 0, 4)
+	f("a \n", 1, 3)
+	f("\x01", 0, 0) // a control byte is not whitespace
+	f("", 0, 0)
+	f("ab", 2, 2)
+}
+
+func TestStrClose(t *testing.T) {
+	f := func(in string, want int) {
+		t.Helper()
+		if got := StrClose([]byte(in), 0); got != want {
+			t.Fatalf("StrClose(%q) = %d, want %d", in, got, want)
+		}
+		if end, _ := StrEnd([]byte(in), 0); end != want {
+			t.Fatalf("StrEnd(%q) = %d, want %d", in, end, want)
+		}
+	}
+	f(`""`, 1)
+	f(`"plain"`, 6)
+	f(`"0123456789abcdef"`, 17)
+	f(`"a\"b"`, 5)
+	f(`"a\\"b"`, 4)
+	f(`"a\\\"b"`, 7)
+	f(`"\\"`, 3)
+	f(`"\\\\"`, 5)
+	f(`"0123456\"89abcdef\\"`, 20) // escapes across the eight-byte words
+	f(`"01234567\\\\\\\"ab\\\\"`, 23)
+	f(`"unterminated`, 13)
+	f(`"unterminated past eight bytes`, 30)
+	f(`"escaped end\"`, 14)
+	f(`"trailing backslash\`, 20)
+}
+
+// strEndRef is StrEnd a byte at a time, as the JSON grammar reads a string.
+func strEndRef(b []byte, i int) (int, bool) {
+	esc := false
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			return j, esc
+		case '\\':
+			esc = true
+			j++
+		}
+	}
+	return len(b), esc
+}
+
+// go test ./core/jsonraw -run '^$' -fuzz FuzzStrEnd -fuzztime 30s
+// StrEnd, StrClose, Skip and WS agree with byte-at-a-time readers from every offset of any
+// input.
+func FuzzStrEnd(f *testing.F) {
+	f.Add([]byte(`"a\"b\\" "0123456789\\\"abcdef\"ghij" "\\\\\\\\\\\\\\\\\"x"`))
+	f.Add([]byte(`{"k":"v","n":[1,"]"],"o":{"\\":"\""}} ` + "\t\r\n"))
+	f.Add([]byte(`"\`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		b = b[:len(b):len(b)]
+		for i := range b {
+			wantEnd, wantEsc := strEndRef(b, i)
+			if end, esc := StrEnd(b, i); end != wantEnd || esc != wantEsc {
+				t.Fatalf("StrEnd(%q, %d) = %d, %v; want %d, %v", b, i, end, esc, wantEnd, wantEsc)
+			}
+			if end := StrClose(b, i); end != wantEnd {
+				t.Fatalf("StrClose(%q, %d) = %d, want %d", b, i, end, wantEnd)
+			}
+			if b[i] == '"' {
+				if end := Skip(b, i); end != min(len(b), wantEnd+1) {
+					t.Fatalf("Skip(%q, %d) = %d, want %d", b, i, end, wantEnd+1)
+				}
+			}
+			ws := i
+			for ws < len(b) && strings.IndexByte(" \t\r\n", b[ws]) >= 0 {
+				ws++
+			}
+			if got := WS(b, i); got != ws {
+				t.Fatalf("WS(%q, %d) = %d, want %d", b, i, got, ws)
+			}
+		}
+	})
 }
