@@ -75,6 +75,7 @@ type options struct {
 	ratio                      float64
 	sink                       string
 	serverCPU                  int
+	pipeline                   bool
 }
 
 func main() {
@@ -92,6 +93,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Second, "per-request timeout")
 	flag.Float64Var(&o.ratio, "ratio", 0.7, "constant-rate run's rate as a fraction of the max rate")
 	flag.StringVar(&o.sink, "sink", "file", `sink of the started server: "file" (NDJSON files, fsync none: measures the disk too) or "stdout" (written to /dev/null: measures the engine alone)`)
+	flag.BoolVar(&o.pipeline, "pipeline", false, "give the started server's stream the reference pipeline of BenchmarkPipeline: enrich (2 fields), mask (card detector, hash mode), two routes, one keyed sample")
 	flag.IntVar(&o.serverCPU, "server-cpu", -1, "pin the started server to this CPU with GOMAXPROCS=1 and the load generator to the other CPUs, so they do not compete; -1 = no pinning")
 	flag.Parse()
 	if o.sink != "file" && o.sink != "stdout" {
@@ -119,7 +121,7 @@ func run(o options, out io.Writer) error {
 	var srv *server
 	if o.target == "" {
 		var err error
-		if srv, err = startServer(o.bin, o.sink, o.serverCPU); err != nil {
+		if srv, err = startServer(o.bin, o.sink, o.pipeline, o.serverCPU); err != nil {
 			return err
 		}
 		defer srv.cleanup()
@@ -281,7 +283,22 @@ const loadStream = "loadtest"
 
 var readyLine = regexp.MustCompile(`msg="ingestd ready".* listen=(\S+)`)
 
-func startServer(bin, sink string, cpu int) (*server, error) {
+// streamPipeline is the stream's routing: every event to the sink, or with the reference
+// pipeline, its processors and two routes, both to the sink.
+func streamPipeline(pipeline bool) string {
+	if !pipeline {
+		return "    sinks: [out]"
+	}
+	return `    processors:
+      - {type: enrich, set: {metadata.region: "eu-west-1", metadata.pipeline: "ingestd"}}
+      - {type: mask, fields: [event.note], detectors: [credit_card], mode: hash, key: "loadtest-mask-key-0123456789"}
+    routes:
+      - {name: big, when: 'event.status == "declined" && event.amount > 1000', to: [out], final: true}
+      - {name: prod-sampled, when: 'metadata.env in ["prod", "staging"]', sample: {rate: 0.5, key: event.transactionId}, to: [out]}
+    default: [out]`
+}
+
+func startServer(bin, sink string, pipeline bool, cpu int) (*server, error) {
 	dir, err := os.MkdirTemp("", "ingestd-loadtest-")
 	if err != nil {
 		return nil, err
@@ -297,9 +314,9 @@ tokens:
     streams: [%q]
 streams:
   - id: %q
-    sinks: [out]
+%s
 sinks:
-`, s.token, loadStream, loadStream)
+`, s.token, loadStream, loadStream, streamPipeline(pipeline))
 	if sink == "stdout" {
 		cfg += "  - {name: out, type: stdout}\n"
 	} else {
