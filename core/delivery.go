@@ -35,14 +35,14 @@ type sinkRunner struct {
 	met        *sinkMetrics
 
 	mu       sync.Mutex
-	queue    []*sinks.Batch // FIFO; queue[head:] are waiting
+	queue    []*batch // FIFO; queue[head:] are waiting
 	head     int
 	drainers int // running drainers, at most workers
 	workers  int
 	full     atomic.Bool // len(waiting) >= maxBatches
 
 	pool    *ants.PoolWithFuncGeneric[struct{}]
-	free    sync.Pool // *sinks.Batch with their Data capacity kept
+	free    sync.Pool // *batch with their Data capacity kept
 	pending sync.WaitGroup
 
 	ctx    context.Context // ends when shutdown stops waiting for this sink
@@ -72,7 +72,7 @@ func newSinkRunner(ctx context.Context, e *Engine, sc *config.Sink) (*sinkRunner
 	// Batches start small and keep what they grew to; sizing each at max_bytes up front would
 	// cost shards x streams x max_bytes even for quiet streams.
 	initial := min(sc.Batch.MaxBytes, 64<<10)
-	sr.free.New = func() any { return &sinks.Batch{Data: make([]byte, 0, initial)} }
+	sr.free.New = func() any { return &batch{Batch: sinks.Batch{Data: make([]byte, 0, initial)}} }
 	// Purging idle workers would make the steady state allocate goroutines again and again.
 	sr.pool, err = ants.NewPoolWithFuncGeneric(sr.workers, sr.drain1, ants.WithDisablePurge(true))
 	if err != nil {
@@ -82,24 +82,25 @@ func newSinkRunner(ctx context.Context, e *Engine, sc *config.Sink) (*sinkRunner
 	return sr, nil
 }
 
-func (sr *sinkRunner) newBatch(st *stream) *sinks.Batch {
-	b := sr.free.Get().(*sinks.Batch)
+func (sr *sinkRunner) newBatch(st *stream) *batch {
+	b := sr.free.Get().(*batch)
 	b.Stream, b.StreamID = st.key, st.id
 	return b
 }
 
-func (sr *sinkRunner) recycle(b *sinks.Batch) {
+func (sr *sinkRunner) recycle(b *batch) {
 	b.Data, b.Events = b.Data[:0], 0
 	sr.free.Put(b)
 }
 
 // deliver queues a flushed batch; it never waits for the sink.
-func (sr *sinkRunner) deliver(b *sinks.Batch) {
+func (sr *sinkRunner) deliver(b *batch) {
 	sr.mu.Lock()
 	waiting := len(sr.queue) - sr.head
 	if sr.dropNewest && waiting >= sr.maxBatches {
 		sr.mu.Unlock()
 		sr.e.met.dropped.WithLabelValues(b.Stream, dropSinkFull).Add(float64(b.Events))
+		b.finish("sink " + sr.name + " is behind and dropped them (when_full: drop_newest)")
 		sr.recycle(b)
 		return
 	}
@@ -138,41 +139,39 @@ func (sr *sinkRunner) drain1(struct{}) {
 		sr.head++
 		sr.full.Store(len(sr.queue)-sr.head >= sr.maxBatches)
 		sr.mu.Unlock()
-		sr.write(b)
+		b.finish(sr.write(&b.Batch))
 		sr.recycle(b)
 		sr.pending.Done()
 	}
 }
 
-// write delivers b, retrying until it is delivered, dead-lettered, or shutdown gives up.
-func (sr *sinkRunner) write(b *sinks.Batch) {
+// write delivers b, retrying until it is delivered, dead-lettered, or shutdown gives up. It
+// returns why some events were not delivered, or "" when all were.
+func (sr *sinkRunner) write(b *sinks.Batch) string {
 	wait := sr.retry.InitialBackoff
 	for {
 		err := sr.sink.WriteBatch(sr.ctx, b)
 		if err == nil {
 			sr.met.ok.Inc()
 			sr.met.delivered.Add(float64(b.Events))
-			return
+			return ""
 		}
 		sr.met.failed.Inc()
 		if sr.ctx.Err() != nil {
 			sr.e.met.dropped.WithLabelValues(b.Stream, dropShutdown).Add(float64(b.Events))
 			sr.e.log.Error("batch dropped at shutdown", "sink", sr.name, "stream", b.Stream, "events", b.Events, "err", err)
-			return
+			return "sink " + sr.name + " could not deliver them before shutdown"
 		}
 		kind, least := sinks.Classify(err)
 		switch kind {
 		case sinks.Permanent:
-			sr.deadLetter(b, err)
-			return
+			return sr.deadLetter(b, err)
 		case sinks.TooLarge:
 			if b.Events > 1 {
 				sr.e.log.Warn("batch too large for the sink; splitting it", "sink", sr.name, "stream", b.Stream, "events", b.Events)
-				sr.split(b)
-				return
+				return sr.split(b)
 			}
-			sr.deadLetter(b, fmt.Errorf("one event is too large for the sink: %w", err))
-			return
+			return sr.deadLetter(b, fmt.Errorf("one event is too large for the sink: %w", err))
 		}
 		pause := jitter(wait)
 		if kind == sinks.Backoff {
@@ -190,8 +189,8 @@ func (sr *sinkRunner) write(b *sinks.Batch) {
 }
 
 // split writes b's lines as two batches of about half the events each.
-func (sr *sinkRunner) split(b *sinks.Batch) {
-	cut, n := 0, 0
+func (sr *sinkRunner) split(b *sinks.Batch) string {
+	cut, n, failed := 0, 0, ""
 	for n < b.Events/2 {
 		cut += bytes.IndexByte(b.Data[cut:], '\n') + 1
 		n++
@@ -200,23 +199,29 @@ func (sr *sinkRunner) split(b *sinks.Batch) {
 		data   []byte
 		events int
 	}{{b.Data[:cut], n}, {b.Data[cut:], b.Events - n}} {
-		h := sr.free.Get().(*sinks.Batch)
+		h := sr.free.Get().(*batch)
 		h.Stream, h.StreamID, h.ReceivedAt = b.Stream, b.StreamID, b.ReceivedAt
 		h.Data, h.Events = append(h.Data[:0], part.data...), part.events
-		sr.write(h)
+		if why := sr.write(&h.Batch); why != "" {
+			failed = why
+		}
 		sr.recycle(h)
 	}
+	return failed
 }
 
-// deadLetter keeps b's events in the dead-letter queue with the reason they were refused.
-func (sr *sinkRunner) deadLetter(b *sinks.Batch, reason error) {
+// deadLetter keeps b's events in the dead-letter queue with the reason they were refused, and
+// returns that reason.
+func (sr *sinkRunner) deadLetter(b *sinks.Batch, reason error) string {
+	why := "sink " + sr.name + " refused them: " + reason.Error()
 	if err := sr.dlq.write(b, reason, time.Now()); err != nil {
 		sr.e.met.dropped.WithLabelValues(b.Stream, dropDeadLetterFailed).Add(float64(b.Events))
 		sr.e.log.Error("refused batch lost: the dead-letter queue could not be written", "sink", sr.name, "stream", b.Stream, "events", b.Events, "refusal", reason, "err", err)
-		return
+		return why
 	}
 	sr.met.deadLettered.Add(float64(b.Events))
 	sr.e.log.Error("batch refused by the sink; kept in the dead-letter queue", "sink", sr.name, "stream", b.Stream, "events", b.Events, "dir", sr.dlq.dir, "err", reason)
+	return why + " (kept in its dead-letter queue)"
 }
 
 // jitter returns a random duration in [d/2, d], so that sinks failing together do not retry in

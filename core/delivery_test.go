@@ -253,3 +253,70 @@ func TestDeadLetterAndReplay(t *testing.T) {
 		t.Fatalf("dead-letter dir holds %v", matches)
 	}
 }
+
+// ack: delivered answers 200 only once the sink has the events, after its retries.
+func TestAckDelivered(t *testing.T) {
+	id, s := newScript(t, func(call int, b *sinks.Batch) error {
+		if strings.Contains(string(b.Data), `"refuse"`) {
+			return sinks.PermanentError(errors.New("400 bad document"))
+		}
+		if call <= 2 {
+			return errors.New("503 unavailable")
+		}
+		return nil
+	})
+	// Stream s overrides the server's ack mode; stream quick keeps it (memory).
+	yml := fmt.Sprintf(`
+server: {listen: "127.0.0.1:0", grace_period: 5s, shards: 1, ack_timeout: 2s}
+tokens: [{name: star, token: %q, streams: ["*"]}]
+streams:
+  - {id: s, sinks: [dest], ack: delivered}
+  - {id: quick, sinks: [dest]}
+sinks:
+  - {name: dest, type: script, id: %q, batch: {max_events: 50, max_age: 10ms}, retry: {initial_backoff: 50ms, max_backoff: 50ms}, dead_letter: {dir: %q}}
+`, starToken, id, t.TempDir())
+	te := startWith(t, yml)
+	h := headers(starToken, "s", "application/x-ndjson")
+	start := time.Now()
+	r := te.post(t, "POST", IngestPath, h, numbered(5, nil))
+	if r.status != 200 {
+		t.Fatalf("delivered after retries: %+v", r)
+	}
+	if _, _, lines := s.snapshot(); len(lines) != 5 {
+		t.Fatalf("answered 200 with %d of 5 events delivered", len(lines))
+	}
+	if took := time.Since(start); took < 50*time.Millisecond {
+		t.Fatalf("answered after %v, before the retry could deliver", took)
+	}
+	// A permanent refusal: 503, and the events are in the dead-letter queue.
+	r = te.post(t, "POST", IngestPath, h, []byte(`{"source":"t","event":{"tag":"refuse"}}`))
+	if r.status != 503 || r.Error != "overloaded" || !strings.Contains(r.Detail, "400 bad document") || !strings.Contains(r.Detail, "dead-letter") {
+		t.Fatalf("refused events: %+v", r)
+	}
+	// A stream on the default (memory) mode answers at once.
+	if r := te.post(t, "POST", IngestPath, headers(starToken, "quick", "application/x-ndjson"), numbered(1, nil)); r.status != 200 {
+		t.Fatalf("ack memory stream: %+v", r)
+	}
+}
+
+func TestAckDeliveredTimesOut(t *testing.T) {
+	idSlow, slow := newMem(t)
+	slow.gate = make(chan struct{})
+	te := startWith(t, fmt.Sprintf(`
+server: {listen: "127.0.0.1:0", grace_period: 5s, ack: delivered, ack_timeout: 200ms}
+tokens: [{name: star, token: %q, streams: ["*"]}]
+streams: [{id: s, sinks: [slow]}]
+sinks:
+  - {name: slow, type: memory, id: %q, batch: {max_age: 10ms}}
+`, starToken, idSlow))
+	start := time.Now()
+	r := te.post(t, "POST", IngestPath, headers(starToken, "s", "application/x-ndjson"), numbered(3, nil))
+	if r.status != 503 || !strings.Contains(r.Detail, "within ack_timeout (200ms)") {
+		t.Fatalf("slow sink under ack: delivered: %+v", r)
+	}
+	if took := time.Since(start); took < 200*time.Millisecond || took > 2*time.Second {
+		t.Fatalf("answered after %v, want about the 200ms ack_timeout", took)
+	}
+	close(slow.gate)
+	slow.waitLines(t, 3) // accepted, so delivered once the sink recovers
+}

@@ -96,17 +96,19 @@ type token struct {
 }
 
 type stream struct {
-	id       string
-	key      string
-	index    int    // position in the config, which indexes each shard's pipeline workers
-	idJSON   []byte // the id as a JSON string, ready to append
-	keyJSON  []byte
-	limit    *ratelimit.Bucket
-	pipe     *pipeline.Pipeline
-	bindings []int // indexes into each shard's open batches, one per sink of the pipeline
-	sinkOf   []*sinkRunner
-	met      *streamMetrics
-	pipeMet  *pipelineMetrics
+	id      string
+	key     string
+	index   int    // position in the config, which indexes each shard's pipeline workers
+	idJSON  []byte // the id as a JSON string, ready to append
+	keyJSON []byte
+	limit   *ratelimit.Bucket
+	pipe    *pipeline.Pipeline
+	// ackDelivered makes requests wait until the sinks delivered their events (ack: delivered).
+	ackDelivered bool
+	bindings     []int // indexes into each shard's open batches, one per sink of the pipeline
+	sinkOf       []*sinkRunner
+	met          *streamMetrics
+	pipeMet      *pipelineMetrics
 }
 
 // blockedSink returns a sink of the stream whose full buffer refuses new events
@@ -211,6 +213,7 @@ func (e *Engine) build(ctx context.Context, cfg *config.Config) (*generation, er
 			id: s.ID, key: s.Key(), index: i, pipe: s.Pipeline,
 			idJSON: strconv.AppendQuote(nil, s.ID), keyJSON: strconv.AppendQuote(nil, s.Key()),
 			met: e.met.forStream(s.Key()), pipeMet: e.met.forPipeline(s.Key(), s.Pipeline),
+			ackDelivered: s.Ack == config.AckDelivered || s.Ack == "" && cfg.Server.Ack == config.AckDelivered,
 		}
 		if s.RateLimit != nil {
 			st.limit = ratelimit.New(s.RateLimit.EventsPerSecond, s.RateLimit.Burst)

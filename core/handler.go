@@ -172,6 +172,11 @@ func (e *Engine) ingest(ctx *fasthttp.RequestCtx, g *generation, now time.Time) 
 	u.stream = st
 	u.token = tk
 	u.stamp(now)
+	var t *ticket
+	if st.ackDelivered {
+		t = newTicket()
+		u.ticket = t
+	}
 	size := len(u.body)
 	if !g.enqueue(u) {
 		e.release(u)
@@ -180,8 +185,31 @@ func (e *Engine) ingest(ctx *fasthttp.RequestCtx, g *generation, now time.Time) 
 	}
 	st.met.received.Add(float64(n))
 	st.met.bytes.Add(float64(size))
+	if t != nil {
+		if code := e.awaitDelivery(ctx, t); code != apierr.OK {
+			return st, code, n
+		}
+	}
 	writeAccepted(ctx, size, st, n)
 	return st, apierr.OK, n
+}
+
+// awaitDelivery waits, for a stream with ack: delivered, until every sink the request's events
+// route to has delivered them, and answers 503 when one could not or server.ack_timeout passed.
+// The events were accepted either way: a client that retries may duplicate some.
+func (e *Engine) awaitDelivery(ctx *fasthttp.RequestCtx, t *ticket) apierr.Code {
+	timer := time.NewTimer(e.server.AckTimeout)
+	defer timer.Stop()
+	select {
+	case <-t.done:
+		if t.failed.Load() {
+			return e.overloaded(ctx, "accepted but not delivered: "+t.failure.Load().(string))
+		}
+		return apierr.OK
+	case <-timer.C:
+		return e.overloaded(ctx, "accepted but not delivered within ack_timeout ("+e.server.AckTimeout.String()+
+			"); delivery goes on, so a retry may duplicate events")
+	}
 }
 
 // enqueue pushes u onto the next shard's ring, trying every shard once before giving up, so a

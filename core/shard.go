@@ -10,7 +10,6 @@ import (
 	"github.com/ingestd/ingestd/core/pipeline"
 	"github.com/ingestd/ingestd/core/processor"
 	"github.com/ingestd/ingestd/ringbuf"
-	"github.com/ingestd/ingestd/sinks"
 )
 
 // shard is one ring and the worker goroutine that owns it. The worker alone touches the
@@ -27,7 +26,7 @@ type shard struct {
 }
 
 type openBatch struct {
-	b     *sinks.Batch
+	b     *batch
 	first int64 // Unix nanoseconds when the first event of b arrived
 }
 
@@ -64,6 +63,9 @@ func (sh *shard) run() {
 			continue
 		}
 		sh.process(u)
+		if u.ticket != nil {
+			u.ticket.release()
+		}
 		sh.flushOld(u.received)
 		sh.e.release(u)
 	}
@@ -82,14 +84,14 @@ func (sh *shard) process(u *unit) {
 	for i := range events {
 		ev := &events[i]
 		if len(st.bindings) == 1 {
-			ob := sh.batch(st, 0, u.received)
+			ob := sh.batch(st, 0, u)
 			ob.b.Data = appendStored(ob.b.Data, u.body, ev, st.idJSON, u.receivedJSON)
 			sh.added(st, 0, ob)
 			continue
 		}
 		sh.scratch = appendStored(sh.scratch[:0], u.body, ev, st.idJSON, u.receivedJSON)
 		for j := range st.bindings {
-			ob := sh.batch(st, j, u.received)
+			ob := sh.batch(st, j, u)
 			ob.b.Data = append(ob.b.Data, sh.scratch...)
 			sh.added(st, j, ob)
 		}
@@ -108,22 +110,23 @@ func (sh *shard) processPipeline(u *unit, w *pipeline.Worker) {
 		st.pipeMet.count(r)
 		for m := r.Sinks; m != 0; m &= m - 1 {
 			j := bits.TrailingZeros64(m)
-			ob := sh.batch(st, j, u.received)
+			ob := sh.batch(st, j, u)
 			ob.b.Data = append(append(ob.b.Data, w.Line(j)...), '\n')
 			sh.added(st, j, ob)
 		}
 	}
 }
 
-// batch returns the open batch of binding j of stream st, opening one when needed. Callers
-// append one line to it, then call added.
-func (sh *shard) batch(st *stream, j int, received int64) *openBatch {
+// batch returns the open batch of binding j of stream st, opening one when needed, for an
+// event of u. Callers append one line to it, then call added.
+func (sh *shard) batch(st *stream, j int, u *unit) *openBatch {
 	ob := &sh.open[st.bindings[j]]
 	if ob.b == nil {
 		ob.b = st.sinkOf[j].newBatch(st)
-		ob.b.ReceivedAt = received
-		ob.first = received
+		ob.b.ReceivedAt = u.received
+		ob.first = u.received
 	}
+	ob.b.track(u.ticket)
 	return ob
 }
 

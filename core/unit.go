@@ -16,8 +16,9 @@ type unit struct {
 	body     []byte
 	scan     decode.Scanner
 	stream   *stream
-	token    *token // the sender, whose name enrich may add
-	received int64  // Unix nanoseconds
+	token    *token  // the sender, whose name enrich may add
+	ticket   *ticket // set when the request waits for delivery (ack: delivered)
+	received int64   // Unix nanoseconds
 	// receivedJSON is received as a quoted RFC 3339 UTC string with nanoseconds, formatted
 	// once per request and appended to every event.
 	receivedJSON []byte
@@ -49,6 +50,7 @@ func (e *Engine) release(u *unit) {
 	e.queued.Add(-int64(len(u.body)))
 	u.stream = nil
 	u.token = nil
+	u.ticket = nil
 	if cap(u.body) > maxPooledBody {
 		u.body = nil
 	}

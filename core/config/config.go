@@ -32,6 +32,8 @@ const (
 	DefaultInitialBackoff      = 100 * time.Millisecond
 	DefaultMaxBackoff          = 30 * time.Second
 	DefaultDeadLetterDir       = "./dead-letter"
+	DefaultAck                 = AckMemory
+	DefaultAckTimeout          = 30 * time.Second
 	DefaultStreamID            = "a0c3b4de-1923-4ff1-8dba-f92ad912d20f"
 )
 
@@ -60,7 +62,15 @@ type Server struct {
 	WriteTimeout        time.Duration `yaml:"write_timeout"`
 	IdleTimeout         time.Duration `yaml:"idle_timeout"`
 	GracePeriod         time.Duration `yaml:"grace_period"`
+	Ack                 string        `yaml:"ack"`         // AckMemory or AckDelivered; streams may override
+	AckTimeout          time.Duration `yaml:"ack_timeout"` // ack: delivered waits at most this long
 }
+
+// The acknowledgement modes: when a request is answered 200.
+const (
+	AckMemory    = "memory"    // once its events are queued in memory
+	AckDelivered = "delivered" // once every sink its events route to has delivered them
+)
 
 // Token is one API token. Secret is never kept in plain text once loaded: Hash is the SHA-256 of
 // the token, from a plain value, a ${ENV} reference, or a `sha256:<hex>` literal.
@@ -90,6 +100,7 @@ type Stream struct {
 	Processors []Processor `yaml:"processors"`
 	Routes     []Route     `yaml:"routes"`
 	Default    []string    `yaml:"default"` // the sinks of events no route matches
+	Ack        string      `yaml:"ack"`     // overrides server.ack for this stream; "" = server.ack
 
 	// Pipeline is the compiled processors and routes, built by Load.
 	Pipeline *pipeline.Pipeline `yaml:"-"`

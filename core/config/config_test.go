@@ -101,6 +101,8 @@ func TestParseFull(t *testing.T) {
 			WriteTimeout:        90 * time.Second,
 			IdleTimeout:         2 * time.Minute,
 			GracePeriod:         DefaultGracePeriod,
+			Ack:                 DefaultAck,
+			AckTimeout:          DefaultAckTimeout,
 		},
 		Tokens: []Token{
 			{
@@ -209,6 +211,8 @@ func TestParseDefaults(t *testing.T) {
 		WriteTimeout:        DefaultWriteTimeout,
 		IdleTimeout:         DefaultIdleTimeout,
 		GracePeriod:         DefaultGracePeriod,
+		Ack:                 DefaultAck,
+		AckTimeout:          DefaultAckTimeout,
 	}
 	if cfg.Server != wantServer {
 		t.Fatalf("server defaults:\n got %+v\nwant %+v", cfg.Server, wantServer)
@@ -266,7 +270,7 @@ func TestParseInvalid(t *testing.T) {
 	f(ok+"extra: 1\n", "t.yaml:4: extra: unknown key; known keys: server, tokens, streams, sinks")
 	f(ok+"server: {port: 80}\n",
 		"t.yaml:4: server.port: unknown key; known keys: listen, max_payload_bytes, max_events_per_request, "+
-			"max_depth, max_header_bytes, shards, queue_size, max_queue_bytes, read_timeout, write_timeout, idle_timeout, grace_period")
+			"max_depth, max_header_bytes, shards, queue_size, max_queue_bytes, read_timeout, write_timeout, idle_timeout, grace_period, ack, ack_timeout")
 	f(ok+"server: {}\nserver: {}\n", "t.yaml:5: server: duplicate key; first set on line 4")
 	f(ok+"server: {[a]: 1}\n", "t.yaml:4: server: a key must be a plain name, got a list")
 	f(ok+"server: 80\n", `t.yaml:4: server: expected a mapping, got "80"`)
@@ -403,7 +407,7 @@ func TestParseManyMistakes(t *testing.T) {
 		"testdata/mistakes.yaml:9: tokens[0].streams[0]: no stream has id \"payment\"",
 		"testdata/mistakes.yaml:12: streams[0].rate_limit.burst: must be 0 (one second's worth of events) or more",
 		"testdata/mistakes.yaml:13: streams[0].sinks[0]: no sink is named \"locl\"",
-		"testdata/mistakes.yaml:14: streams[0].colour: unknown key; known keys: id, name, rate_limit, sinks, processors, routes, default",
+		"testdata/mistakes.yaml:14: streams[0].colour: unknown key; known keys: id, name, rate_limit, sinks, processors, routes, default, ack",
 		"testdata/mistakes.yaml:16: sinks[0].5: unknown key; known keys: name, type, batch, buffer, retry, dead_letter, path, headers, attempts, compress",
 		"testdata/mistakes.yaml:16: sinks[0].path: required",
 	}, "\n")

@@ -114,6 +114,8 @@ func setDefaults(cfg *Config) {
 	orDefault(&s.WriteTimeout, DefaultWriteTimeout)
 	orDefault(&s.IdleTimeout, DefaultIdleTimeout)
 	orDefault(&s.GracePeriod, DefaultGracePeriod)
+	orDefault(&s.Ack, DefaultAck)
+	orDefault(&s.AckTimeout, DefaultAckTimeout)
 	for i := range cfg.Tokens {
 		defaultBurst(cfg.Tokens[i].RateLimit)
 	}

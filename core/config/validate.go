@@ -81,6 +81,8 @@ func (l *loader) checkServer(s *Server) {
 	l.positive("server.write_timeout", s.WriteTimeout)
 	l.positive("server.idle_timeout", s.IdleTimeout)
 	l.positive("server.grace_period", s.GracePeriod)
+	l.ackMode("server.ack", s.Ack)
+	l.positive("server.ack_timeout", s.AckTimeout)
 }
 
 func (l *loader) checkTokens(tokens []Token, streamIDs map[string]bool) {
@@ -178,6 +180,9 @@ func (l *loader) checkStreams(streams []Stream, sinkNames map[string]bool) {
 			l.invalid(key+field, fmt.Sprintf("%q is also the name or id of %s; metrics and sink paths tell streams apart by name (or id when unnamed)", k, index("streams", j)))
 		}
 		l.checkRateLimit(key+".rate_limit", s.RateLimit)
+		if s.Ack != "" {
+			l.ackMode(key+".ack", s.Ack)
+		}
 		l.checkPipeline(key, s, sinkNames)
 	}
 }
@@ -216,6 +221,12 @@ func (l *loader) checkSinks(list []Sink) {
 				l.invalid(join(key, fe.Key), fe.Msg)
 			}
 		}
+	}
+}
+
+func (l *loader) ackMode(key, mode string) {
+	if mode != AckMemory && mode != AckDelivered {
+		l.invalid(key, fmt.Sprintf("must be %q or %q, not %q", AckMemory, AckDelivered, mode))
 	}
 }
 
