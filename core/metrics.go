@@ -158,18 +158,50 @@ func (m *metrics) forPipeline(stream string, p *pipeline.Pipeline) *pipelineMetr
 	return pm
 }
 
-// count adds what the pipeline did with one event.
-func (pm *pipelineMetrics) count(r *pipeline.Result) {
+// pipelineCounts is a shard's tally of one stream's pipelineMetrics over one request, added to
+// the shared counters once per request rather than once per event, so that shards do not
+// contend on them.
+type pipelineCounts struct {
+	kept, sampledOut, failed, dropped []uint64
+}
+
+func newPipelineCounts(pm *pipelineMetrics) *pipelineCounts {
+	return &pipelineCounts{
+		kept:       make([]uint64, len(pm.kept)),
+		sampledOut: make([]uint64, len(pm.sampledOut)),
+		failed:     make([]uint64, len(pm.failed)),
+		dropped:    make([]uint64, len(pm.dropped)),
+	}
+}
+
+// count tallies what the pipeline did with one event.
+func (c *pipelineCounts) count(r *pipeline.Result) {
 	for m := r.Matched &^ r.SampledOut; m != 0; m &= m - 1 {
-		pm.kept[bits.TrailingZeros64(m)].Inc()
+		c.kept[bits.TrailingZeros64(m)]++
 	}
 	for m := r.SampledOut; m != 0; m &= m - 1 {
-		pm.sampledOut[bits.TrailingZeros64(m)].Inc()
+		c.sampledOut[bits.TrailingZeros64(m)]++
 	}
 	for m := r.Failed; m != 0; m &= m - 1 {
-		pm.failed[bits.TrailingZeros64(m)].Inc()
+		c.failed[bits.TrailingZeros64(m)]++
 	}
 	if r.Sinks == 0 {
-		pm.dropped[r.DropCode].Inc()
+		c.dropped[r.DropCode]++
 	}
+}
+
+// flush adds the tally to pm and clears it.
+func (c *pipelineCounts) flush(pm *pipelineMetrics) {
+	add := func(n []uint64, to []prometheus.Counter) {
+		for i, v := range n {
+			if v != 0 {
+				to[i].Add(float64(v))
+				n[i] = 0
+			}
+		}
+	}
+	add(c.kept, pm.kept)
+	add(c.sampledOut, pm.sampledOut)
+	add(c.failed, pm.failed)
+	add(c.dropped, pm.dropped)
 }

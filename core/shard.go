@@ -21,6 +21,7 @@ type shard struct {
 	depth   prometheus.Gauge
 	open    []openBatch        // one per (stream, sink) binding
 	pipes   []*pipeline.Worker // per stream (stream.index); nil for plain pipelines
+	counts  []*pipelineCounts  // per stream, beside pipes
 	facts   processor.Facts
 	scratch []byte // one stored line, when it is processed or goes to several sinks
 }
@@ -32,17 +33,19 @@ type openBatch struct {
 
 func newShard(e *Engine, g *generation, id int) *shard {
 	sh := &shard{
-		e:     e,
-		g:     g,
-		ring:  ringbuf.New[*unit](e.server.QueueSize),
-		depth: e.met.queueDepth.WithLabelValues(strconv.Itoa(id)),
-		open:  make([]openBatch, g.bindings),
-		pipes: make([]*pipeline.Worker, len(g.streamList)),
-		facts: processor.Facts{Host: e.hostJSON},
+		e:      e,
+		g:      g,
+		ring:   ringbuf.New[*unit](e.server.QueueSize),
+		depth:  e.met.queueDepth.WithLabelValues(strconv.Itoa(id)),
+		open:   make([]openBatch, g.bindings),
+		pipes:  make([]*pipeline.Worker, len(g.streamList)),
+		counts: make([]*pipelineCounts, len(g.streamList)),
+		facts:  processor.Facts{Host: e.hostJSON},
 	}
 	for i, st := range g.streamList {
 		if !st.pipe.Plain() {
 			sh.pipes[i] = st.pipe.NewWorker()
+			sh.counts[i] = newPipelineCounts(st.pipeMet)
 		}
 	}
 	return sh
@@ -104,10 +107,12 @@ func (sh *shard) processPipeline(u *unit, w *pipeline.Worker) {
 	st := u.stream
 	sh.facts.Token, sh.facts.Stream, sh.facts.StreamID = u.token.nameJSON, st.keyJSON, st.idJSON
 	events := u.scan.Events
+	counts := sh.counts[st.index]
+	defer counts.flush(st.pipeMet)
 	for i := range events {
 		sh.scratch = appendStored(sh.scratch[:0], u.body, &events[i], st.idJSON, u.receivedJSON)
 		r := w.Run(sh.scratch[:len(sh.scratch)-1], &sh.facts, u.received)
-		st.pipeMet.count(r)
+		counts.count(r)
 		for m := r.Sinks; m != 0; m &= m - 1 {
 			j := bits.TrailingZeros64(m)
 			ob := sh.batch(st, j, u)
