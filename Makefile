@@ -42,6 +42,8 @@ fuzz:
 	$(GO) test ./core/processor/parse -run '^$$' -fuzz '^FuzzProcess$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/processor/parse -run '^$$' -fuzz '^FuzzCompactJSON$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/processor/mask -run '^$$' -fuzz '^FuzzProcess$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sinks/http -run '^$$' -fuzz '^FuzzAppendArray$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sinks/http -run '^$$' -fuzz '^FuzzRetryAfter$$' -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test ./bench -run '^$$' -bench . -benchmem

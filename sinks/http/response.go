@@ -1,0 +1,157 @@
+package http
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ingestd/ingestd/sinks"
+)
+
+const (
+	// excerptMax bounds how much of a refusal's body goes into the error.
+	excerptMax = 512
+	// drainMax is how much of a response body is read so its connection can be reused; a
+	// longer body is cut off by closing, which costs the connection but not the time.
+	drainMax = 64 << 10
+	// maxRetryAfter caps a Retry-After, so a wrong header cannot stall the sink for days.
+	maxRetryAfter = time.Hour
+)
+
+// now is time.Now; tests fix it to check Retry-After dates.
+var now = time.Now
+
+// result turns a response into WriteBatch's error, classified for the engine (sinks.Classify),
+// and drains and closes the body so the connection goes back to the pool.
+func (s *Sink) result(resp *http.Response, p *payload) error {
+	defer resp.Body.Close()
+	code := resp.StatusCode
+	if code >= 200 && code < 300 {
+		drain(resp.Body, p.scratch[:])
+		return nil
+	}
+	n, _ := io.ReadFull(resp.Body, p.scratch[:excerptMax])
+	probe, _ := io.ReadFull(resp.Body, p.scratch[excerptMax:]) // one byte more: was it cut?
+	more := probe > 0
+	var msg strings.Builder
+	fmt.Fprintf(&msg, "http sink %q: %s %s: %s", s.name, s.method, s.target, resp.Status)
+	if code >= 300 && code < 400 {
+		fmt.Fprintf(&msg, " (redirects are not followed; set url to the final address, Location: %q)", resp.Header.Get("Location"))
+	}
+	if n > 0 {
+		msg.WriteString(": ")
+		s.appendExcerpt(&msg, p.scratch[:n], more)
+	}
+	err := errors.New(msg.String())
+	drain(resp.Body, p.scratch[:]) // after the excerpt is copied out of scratch
+
+	switch {
+	case code == http.StatusRequestEntityTooLarge:
+		return sinks.TooLargeError(err)
+	case code == http.StatusTooManyRequests:
+		wait, _ := retryAfter(resp.Header.Get("Retry-After"))
+		return sinks.BackoffError(err, wait)
+	case code == http.StatusServiceUnavailable:
+		if wait, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
+			return sinks.BackoffError(err, wait)
+		}
+		return err
+	case code == http.StatusRequestTimeout || code >= 500:
+		return err
+	case code >= 300:
+		return sinks.PermanentError(err) // redirects and the other 4xx: sending again cannot help
+	}
+	return err // a 1xx left over: unexpected, so retried
+}
+
+// drain reads what is left of a body, up to drainMax, into buf.
+func drain(body io.Reader, buf []byte) {
+	for total := 0; total < drainMax; {
+		n, err := body.Read(buf)
+		total += n
+		if err != nil {
+			return
+		}
+	}
+}
+
+// appendExcerpt writes a response body's start as one printable line: control characters
+// become spaces, invalid UTF-8 '?', the configured secrets asterisks (a receiver may echo the
+// request), and "..." marks a cut. It never writes more than len(b)+3 bytes.
+func (s *Sink) appendExcerpt(w *strings.Builder, b []byte, more bool) {
+	for _, secret := range s.secrets {
+		for i := 0; ; {
+			j := bytes.Index(b[i:], secret)
+			if j < 0 {
+				break
+			}
+			mask(b[i+j : i+j+len(secret)])
+			i += j + len(secret)
+		}
+		if more { // the cut may have left the start of a secret at the end
+			for k := min(len(secret)-1, len(b)); k >= minSecret; k-- {
+				if bytes.HasSuffix(b, secret[:k]) {
+					mask(b[len(b)-k:])
+					break
+				}
+			}
+		}
+	}
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		switch {
+		case r == utf8.RuneError && size == 1 && more && !utf8.FullRune(b):
+			b = nil // a character cut by the excerpt's end
+			continue
+		case r == utf8.RuneError && size == 1:
+			w.WriteByte('?')
+		case r < ' ' || r == 0x7f:
+			w.WriteByte(' ')
+		default:
+			w.Write(b[:size])
+		}
+		b = b[size:]
+	}
+	if more {
+		w.WriteString("...")
+	}
+}
+
+func mask(b []byte) {
+	for i := range b {
+		b[i] = '*'
+	}
+}
+
+// retryAfter parses a Retry-After value, delay-seconds or an HTTP-date, into a wait between 0
+// and maxRetryAfter; ok is false when the value is missing or malformed.
+func retryAfter(v string) (wait time.Duration, ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if '0' <= v[0] && v[0] <= '9' {
+		const capSecs = uint64(maxRetryAfter / time.Second)
+		var secs uint64
+		for i := 0; i < len(v); i++ {
+			c := v[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			if secs < capSecs { // stop counting past the cap: no overflow however many digits
+				secs = secs*10 + uint64(c-'0')
+			}
+		}
+		return time.Duration(min(secs, capSecs)) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return min(max(t.Sub(now()), 0), maxRetryAfter), true
+}
