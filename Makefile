@@ -4,6 +4,9 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/ingestd
 FUZZTIME ?= 5s
+# Minimizing a new input can outlast a short -fuzztime and fail the run with "context deadline
+# exceeded" on a busy machine; a second is plenty for inputs this size.
+FUZZMINTIME ?= 1s
 
 .PHONY: run build test vet fmt-check unit fuzz bench bench-compare loadtest clean
 
@@ -30,20 +33,21 @@ unit:
 	$(GO) test -count=1 -run 'Alloc' ./...
 
 fuzz:
-	$(GO) test ./core/decode -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./core -run '^$$' -fuzz '^FuzzIngest$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./core/fieldpath -run '^$$' -fuzz '^FuzzLookup$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./core/jsonraw -run '^$$' -fuzz '^FuzzStrEnd$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./core/condition -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./core/mask -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./core/kv -run '^$$' -fuzz '^FuzzAppendJSON$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./core/jsonedit -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./core/processor/enrich -run '^$$' -fuzz '^FuzzProcess$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./core/processor/parse -run '^$$' -fuzz '^FuzzProcess$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./core/processor/parse -run '^$$' -fuzz '^FuzzCompactJSON$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./core/processor/mask -run '^$$' -fuzz '^FuzzProcess$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./sinks/http -run '^$$' -fuzz '^FuzzAppendArray$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./sinks/http -run '^$$' -fuzz '^FuzzRetryAfter$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/decode -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
+	$(GO) test ./core -run '^$$' -fuzz '^FuzzIngest$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
+	$(GO) test ./core/fieldpath -run '^$$' -fuzz '^FuzzLookup$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
+	$(GO) test ./core/jsonraw -run '^$$' -fuzz '^FuzzStrEnd$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
+	$(GO) test ./core/condition -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
+	$(GO) test ./core/mask -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
+	$(GO) test ./core/kv -run '^$$' -fuzz '^FuzzAppendJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
+	$(GO) test ./core/jsonedit -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
+	$(GO) test ./core/processor/enrich -run '^$$' -fuzz '^FuzzProcess$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
+	$(GO) test ./core/processor/parse -run '^$$' -fuzz '^FuzzProcess$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
+	$(GO) test ./core/processor/parse -run '^$$' -fuzz '^FuzzCompactJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
+	$(GO) test ./core/processor/mask -run '^$$' -fuzz '^FuzzProcess$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
+	$(GO) test ./sinks/http -run '^$$' -fuzz '^FuzzAppendArray$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
+	$(GO) test ./sinks/http -run '^$$' -fuzz '^FuzzRetryAfter$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
+	$(GO) test ./wal -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
 
 bench:
 	$(GO) test ./bench -run '^$$' -bench . -benchmem
