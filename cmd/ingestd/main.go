@@ -18,6 +18,7 @@ import (
 	"github.com/ingestd/ingestd/core"
 	"github.com/ingestd/ingestd/core/config"
 	_ "github.com/ingestd/ingestd/sinks/all"
+	"github.com/ingestd/ingestd/wal"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -43,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return processCmd(args, os.Stdin, stdout, stderr)
 	case "dlq":
 		return dlqCmd(args, stdout, stderr)
+	case "wal":
+		return walCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "ingestd", version)
 		return 0
@@ -63,6 +66,8 @@ func usage(w io.Writer) {
   ingestd process --config FILE --stream ID         run NDJSON events from stdin through a stream's
                                                     processors and routes; one result line per event
   ingestd dlq replay --config FILE --sink NAME      re-send a sink's dead-letter files; replayed files get .replayed
+  ingestd wal inspect --dir DIR                     list a write-ahead log's segments, checkpoints and problems
+  ingestd wal verify --dir DIR                      check every record's CRC; exit 1 at the first problem
   ingestd version                                   print the version
 `)
 }
@@ -141,6 +146,47 @@ func dlqCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "ingestd dlq replay:", err)
 		return 1
+	}
+	return 0
+}
+
+func walCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "inspect" && args[0] != "verify" {
+		fmt.Fprintln(stderr, "usage: ingestd wal inspect|verify --dir DIR")
+		return 2
+	}
+	fs := flag.NewFlagSet("wal "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "", "the log's directory")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *dir == "" {
+		fmt.Fprintln(stderr, "ingestd wal: --dir DIR is required")
+		return 2
+	}
+	if args[0] == "verify" {
+		if err := wal.Verify(*dir); err != nil {
+			fmt.Fprintln(stderr, "ingestd wal verify:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: ok\n", *dir)
+		return 0
+	}
+	rep, err := wal.Inspect(*dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "ingestd wal inspect:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%-26s %12s %12s %8s %14s %14s\n", "segment", "size", "valid", "records", "first", "last")
+	for _, sg := range rep.Segments {
+		fmt.Fprintf(stdout, "%-26s %12d %12d %8d %14d %14d\n", sg.Name, sg.Size, sg.Valid, sg.Records, sg.First, sg.Last)
+	}
+	for _, cp := range rep.Checkpoints {
+		fmt.Fprintf(stdout, "checkpoint %s: %d\n", cp.Consumer, cp.Position)
+	}
+	for _, p := range rep.Problems {
+		fmt.Fprintf(stdout, "problem: %s\n", p.Error())
 	}
 	return 0
 }
