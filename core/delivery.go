@@ -100,7 +100,7 @@ func (sr *sinkRunner) deliver(b *batch) {
 	if sr.dropNewest && waiting >= sr.maxBatches {
 		sr.mu.Unlock()
 		sr.e.met.dropped.WithLabelValues(b.Stream, dropSinkFull).Add(float64(b.Events))
-		b.finish("sink " + sr.name + " is behind and dropped them (when_full: drop_newest)")
+		b.finish("sink "+sr.name+" is behind and dropped them (when_full: drop_newest)", false)
 		sr.recycle(b)
 		return
 	}
@@ -139,7 +139,8 @@ func (sr *sinkRunner) drain1(struct{}) {
 		sr.head++
 		sr.full.Store(len(sr.queue)-sr.head >= sr.maxBatches)
 		sr.mu.Unlock()
-		b.finish(sr.write(&b.Batch))
+		why := sr.write(&b.Batch)
+		b.finish(why, why != "" && sr.ctx.Err() != nil)
 		sr.recycle(b)
 		sr.pending.Done()
 	}

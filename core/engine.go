@@ -63,7 +63,8 @@ type Engine struct {
 	stopped  chan struct{} // closed when Shutdown has finished
 	once     sync.Once
 
-	hostJSON []byte // the host name as a JSON string, for enrich's host fact
+	hostJSON []byte   // the host name as a JSON string, for enrich's host fact
+	wal      *durable // the write-ahead log of ack: disk streams; nil when none uses it
 
 	metricsOnce  sync.Once
 	metricsServe fasthttp.RequestHandler
@@ -103,12 +104,13 @@ type stream struct {
 	keyJSON []byte
 	limit   *ratelimit.Bucket
 	pipe    *pipeline.Pipeline
-	// ackDelivered makes requests wait until the sinks delivered their events (ack: delivered).
-	ackDelivered bool
-	bindings     []int // indexes into each shard's open batches, one per sink of the pipeline
-	sinkOf       []*sinkRunner
-	met          *streamMetrics
-	pipeMet      *pipelineMetrics
+	// ackDelivered makes requests wait until the sinks delivered their events (ack: delivered);
+	// ackDisk writes them to the write-ahead log first (ack: disk).
+	ackDelivered, ackDisk bool
+	bindings              []int // indexes into each shard's open batches, one per sink of the pipeline
+	sinkOf                []*sinkRunner
+	met                   *streamMetrics
+	pipeMet               *pipelineMetrics
 }
 
 // blockedSink returns a sink of the stream whose full buffer refuses new events
@@ -148,11 +150,28 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Engine, erro
 	}
 	e.hostJSON = strconv.AppendQuote(nil, host)
 	e.units.New = func() any { return new(unit) }
+	if cfg.UsesWAL() {
+		if e.wal, err = openDurable(cfg.Server.WAL); err != nil {
+			return nil, err
+		}
+	}
 	g, err := e.build(ctx, cfg)
 	if err != nil {
+		if e.wal != nil {
+			_ = e.wal.close()
+		}
 		return nil, err
 	}
 	e.gen.Store(g)
+	if e.wal != nil {
+		n, err := e.replay(g)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("replaying the write-ahead log: %w", err), e.drain(ctx, g), e.wal.close())
+		}
+		if n > 0 {
+			e.log.Info("replaying requests from the write-ahead log", "requests", n, "dir", cfg.Server.WAL.Dir)
+		}
+	}
 	e.http = &fasthttp.Server{
 		Handler:                      e.Handler,
 		ErrorHandler:                 e.serverError,
@@ -214,6 +233,7 @@ func (e *Engine) build(ctx context.Context, cfg *config.Config) (*generation, er
 			idJSON: strconv.AppendQuote(nil, s.ID), keyJSON: strconv.AppendQuote(nil, s.Key()),
 			met: e.met.forStream(s.Key()), pipeMet: e.met.forPipeline(s.Key(), s.Pipeline),
 			ackDelivered: s.Ack == config.AckDelivered || s.Ack == "" && cfg.Server.Ack == config.AckDelivered,
+			ackDisk:      s.Ack == config.AckDisk || s.Ack == "" && cfg.Server.Ack == config.AckDisk,
 		}
 		if s.RateLimit != nil {
 			st.limit = ratelimit.New(s.RateLimit.EventsPerSecond, s.RateLimit.Burst)
@@ -349,6 +369,10 @@ func (e *Engine) Reload(ctx context.Context, cfg *config.Config) error {
 		e.met.reloads.WithLabelValues("failed").Inc()
 		return ErrServerChanged
 	}
+	if cfg.UsesWAL() && e.wal == nil {
+		e.met.reloads.WithLabelValues("failed").Inc()
+		return errors.New("ack: disk needs the write-ahead log, which is opened at start: restart ingestd to use it")
+	}
 	g, err := e.build(ctx, cfg)
 	if err != nil {
 		e.met.reloads.WithLabelValues("failed").Inc()
@@ -378,6 +402,10 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 			e.log.Warn("closing listener", "err", serr)
 		}
 		err = e.drain(ctx, e.gen.Load())
+		if e.wal != nil {
+			// What was not delivered stays in the log, past the checkpoint, for the next start.
+			err = errors.Join(err, e.wal.close())
+		}
 		close(e.stopped)
 	})
 	return err

@@ -17,6 +17,7 @@ import (
 	"github.com/ingestd/ingestd/core/apierr"
 	"github.com/ingestd/ingestd/core/decode"
 	"github.com/ingestd/ingestd/core/ratelimit"
+	"github.com/ingestd/ingestd/wal"
 )
 
 // IngestPath is the one ingest endpoint (SPEC §1).
@@ -173,12 +174,31 @@ func (e *Engine) ingest(ctx *fasthttp.RequestCtx, g *generation, now time.Time) 
 	u.token = tk
 	u.stamp(now)
 	var t *ticket
-	if st.ackDelivered {
-		t = newTicket()
+	switch {
+	case st.ackDelivered:
+		t = newTicket(true)
 		u.ticket = t
+	case st.ackDisk:
+		var pos wal.Position
+		var err error
+		if u.record, pos, err = e.wal.appendRecord(u.record, u, format); err != nil {
+			e.release(u)
+			giveBack(tk, st, n)
+			if errors.Is(err, wal.ErrFull) {
+				return st, e.overloaded(ctx, "the write-ahead log is full (server.wal.max_bytes) until the sinks catch up; retry shortly"), n
+			}
+			e.log.Error("write-ahead log append failed", "stream", st.key, "err", err)
+			return st, e.overloaded(ctx, "the write-ahead log could not be written; retry shortly"), n
+		}
+		u.ticket = newTicket(false)
+		u.ticket.pos = pos
+		e.wal.track(u.ticket)
 	}
 	size := len(u.body)
 	if !g.enqueue(u) {
+		if u.ticket != nil {
+			u.ticket.release() // no event will follow it: the log may move past it
+		}
 		e.release(u)
 		giveBack(tk, st, n)
 		return st, e.overloaded(ctx, "every shard queue is full; retry shortly or add shards (server.shards, server.queue_size)"), n

@@ -22,6 +22,8 @@ const (
 	dropShutdown         = "shutdown"
 	dropSinkFull         = "sink_full"
 	dropDeadLetterFailed = "dead_letter_failed"
+	dropReplayNoStream   = "replay_unknown_stream"
+	dropReplayInvalid    = "replay_invalid"
 )
 
 // metrics holds the SPEC §4 families. Hot-path series are resolved once per stream and sink

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/wal"
 )
 
 // ticket follows one accepted request until every sink its events route to has finished with
@@ -14,11 +15,18 @@ type ticket struct {
 	pending atomic.Int32
 	failed  atomic.Bool   // some event was dead-lettered or dropped instead of delivered
 	failure atomic.Value  // string: what went wrong first, for the answer's detail
-	done    chan struct{} // closed when pending reaches zero
+	replay  atomic.Bool   // some event was dropped at shutdown: the write-ahead log must keep it
+	done    chan struct{} // closed when pending reaches zero; nil when nobody waits
+	pos     wal.Position  // the request's record, under ack: disk
 }
 
-func newTicket() *ticket {
-	t := &ticket{done: make(chan struct{})}
+// newTicket returns a ticket held by its shard worker; with waiter, done is closed when it
+// completes.
+func newTicket(waiter bool) *ticket {
+	t := &ticket{}
+	if waiter {
+		t.done = make(chan struct{})
+	}
 	t.pending.Store(1) // the shard worker's hold, released once it has appended every event
 	return t
 }
@@ -28,7 +36,7 @@ func (t *ticket) hold() { t.pending.Add(1) }
 
 // release ends one hold; the last one completes the ticket.
 func (t *ticket) release() {
-	if t.pending.Add(-1) == 0 {
+	if t.pending.Add(-1) == 0 && t.done != nil {
 		close(t.done)
 	}
 }
@@ -57,11 +65,14 @@ func (b *batch) track(t *ticket) {
 }
 
 // finish releases b's tickets once the sink is done with it; failed says why its events were
-// not delivered, or is empty.
-func (b *batch) finish(failed string) {
+// not delivered, or is empty, and replay that they must be delivered after a restart.
+func (b *batch) finish(failed string, replay bool) {
 	for i, t := range b.tickets {
 		if failed != "" {
 			t.fail(failed)
+		}
+		if replay {
+			t.replay.Store(true)
 		}
 		t.release()
 		b.tickets[i] = nil

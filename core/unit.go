@@ -17,7 +17,8 @@ type unit struct {
 	scan     decode.Scanner
 	stream   *stream
 	token    *token  // the sender, whose name enrich may add
-	ticket   *ticket // set when the request waits for delivery (ack: delivered)
+	ticket   *ticket // set when the request waits for delivery (ack: delivered) or is logged (ack: disk)
+	record   []byte  // the write-ahead log record of the request, under ack: disk
 	received int64   // Unix nanoseconds
 	// receivedJSON is received as a quoted RFC 3339 UTC string with nanoseconds, formatted
 	// once per request and appended to every event.

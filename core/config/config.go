@@ -33,6 +33,9 @@ const (
 	DefaultMaxBackoff          = 30 * time.Second
 	DefaultDeadLetterDir       = "./dead-letter"
 	DefaultAck                 = AckMemory
+	DefaultWALDir              = "./wal"
+	DefaultWALMaxBytes         = 1 << 30
+	DefaultWALSegmentBytes     = 64 << 20
 	DefaultAckTimeout          = 30 * time.Second
 	DefaultStreamID            = "a0c3b4de-1923-4ff1-8dba-f92ad912d20f"
 )
@@ -62,13 +65,22 @@ type Server struct {
 	WriteTimeout        time.Duration `yaml:"write_timeout"`
 	IdleTimeout         time.Duration `yaml:"idle_timeout"`
 	GracePeriod         time.Duration `yaml:"grace_period"`
-	Ack                 string        `yaml:"ack"`         // AckMemory or AckDelivered; streams may override
+	Ack                 string        `yaml:"ack"`         // AckMemory, AckDisk or AckDelivered; streams may override
 	AckTimeout          time.Duration `yaml:"ack_timeout"` // ack: delivered waits at most this long
+	WAL                 WAL           `yaml:"wal"`         // the write-ahead log of ack: disk
+}
+
+// WAL is where ack: disk keeps accepted requests until every sink delivered them.
+type WAL struct {
+	Dir          string `yaml:"dir"`
+	MaxBytes     int64  `yaml:"max_bytes"`     // past it, ack: disk streams answer 503 overloaded
+	SegmentBytes int64  `yaml:"segment_bytes"` // a new segment file starts past this size
 }
 
 // The acknowledgement modes: when a request is answered 200.
 const (
 	AckMemory    = "memory"    // once its events are queued in memory
+	AckDisk      = "disk"      // once the request is in the write-ahead log and fsync'd
 	AckDelivered = "delivered" // once every sink its events route to has delivered them
 )
 

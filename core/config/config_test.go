@@ -19,6 +19,7 @@ var (
 	defaultBuffer     = Buffer{MaxBatches: DefaultBufferMaxBatches, WhenFull: DefaultWhenFull}
 	defaultRetry      = Retry{InitialBackoff: DefaultInitialBackoff, MaxBackoff: DefaultMaxBackoff}
 	defaultDeadLetter = DeadLetter{Dir: DefaultDeadLetterDir}
+	defaultWAL        = WAL{Dir: DefaultWALDir, MaxBytes: DefaultWALMaxBytes, SegmentBytes: DefaultWALSegmentBytes}
 )
 
 // testOptions stands in for a real sink type's options: defaults preset by NewOptions, nested
@@ -103,6 +104,7 @@ func TestParseFull(t *testing.T) {
 			GracePeriod:         DefaultGracePeriod,
 			Ack:                 DefaultAck,
 			AckTimeout:          DefaultAckTimeout,
+			WAL:                 defaultWAL,
 		},
 		Tokens: []Token{
 			{
@@ -213,6 +215,7 @@ func TestParseDefaults(t *testing.T) {
 		GracePeriod:         DefaultGracePeriod,
 		Ack:                 DefaultAck,
 		AckTimeout:          DefaultAckTimeout,
+		WAL:                 defaultWAL,
 	}
 	if cfg.Server != wantServer {
 		t.Fatalf("server defaults:\n got %+v\nwant %+v", cfg.Server, wantServer)
@@ -270,7 +273,7 @@ func TestParseInvalid(t *testing.T) {
 	f(ok+"extra: 1\n", "t.yaml:4: extra: unknown key; known keys: server, tokens, streams, sinks")
 	f(ok+"server: {port: 80}\n",
 		"t.yaml:4: server.port: unknown key; known keys: listen, max_payload_bytes, max_events_per_request, "+
-			"max_depth, max_header_bytes, shards, queue_size, max_queue_bytes, read_timeout, write_timeout, idle_timeout, grace_period, ack, ack_timeout")
+			"max_depth, max_header_bytes, shards, queue_size, max_queue_bytes, read_timeout, write_timeout, idle_timeout, grace_period, ack, ack_timeout, wal")
 	f(ok+"server: {}\nserver: {}\n", "t.yaml:5: server: duplicate key; first set on line 4")
 	f(ok+"server: {[a]: 1}\n", "t.yaml:4: server: a key must be a plain name, got a list")
 	f(ok+"server: 80\n", `t.yaml:4: server: expected a mapping, got "80"`)

@@ -116,6 +116,9 @@ func setDefaults(cfg *Config) {
 	orDefault(&s.GracePeriod, DefaultGracePeriod)
 	orDefault(&s.Ack, DefaultAck)
 	orDefault(&s.AckTimeout, DefaultAckTimeout)
+	orDefault(&s.WAL.Dir, DefaultWALDir)
+	orDefault(&s.WAL.MaxBytes, DefaultWALMaxBytes)
+	orDefault(&s.WAL.SegmentBytes, DefaultWALSegmentBytes)
 	for i := range cfg.Tokens {
 		defaultBurst(cfg.Tokens[i].RateLimit)
 	}

@@ -83,6 +83,11 @@ func (l *loader) checkServer(s *Server) {
 	l.positive("server.grace_period", s.GracePeriod)
 	l.ackMode("server.ack", s.Ack)
 	l.positive("server.ack_timeout", s.AckTimeout)
+	if s.WAL.SegmentBytes < 1<<20 {
+		l.invalid("server.wal.segment_bytes", "must be at least 1048576 (1 MiB)")
+	} else if s.WAL.MaxBytes < 2*s.WAL.SegmentBytes {
+		l.invalid("server.wal.max_bytes", fmt.Sprintf("must be at least two segments (2 x segment_bytes = %d)", 2*s.WAL.SegmentBytes))
+	}
 }
 
 func (l *loader) checkTokens(tokens []Token, streamIDs map[string]bool) {
@@ -225,9 +230,20 @@ func (l *loader) checkSinks(list []Sink) {
 }
 
 func (l *loader) ackMode(key, mode string) {
-	if mode != AckMemory && mode != AckDelivered {
-		l.invalid(key, fmt.Sprintf("must be %q or %q, not %q", AckMemory, AckDelivered, mode))
+	if mode != AckMemory && mode != AckDisk && mode != AckDelivered {
+		l.invalid(key, fmt.Sprintf("must be %q, %q or %q, not %q", AckMemory, AckDisk, AckDelivered, mode))
 	}
+}
+
+// UsesWAL reports whether some stream acknowledges with ack: disk, so the engine must keep a
+// write-ahead log.
+func (c *Config) UsesWAL() bool {
+	for _, s := range c.Streams {
+		if s.Ack == AckDisk || s.Ack == "" && c.Server.Ack == AckDisk {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *loader) checkRateLimit(key string, rl *RateLimit) {

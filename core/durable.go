@@ -1,0 +1,220 @@
+package core
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ingestd/ingestd/core/config"
+	"github.com/ingestd/ingestd/core/decode"
+	"github.com/ingestd/ingestd/wal"
+)
+
+// durable is the engine's write-ahead log for streams with ack: disk. A request is appended
+// (and fsync'd, in a group with the requests that arrive meanwhile) before it is answered 200
+// and queued; its ticket then follows its events to the sinks. The log's single consumer,
+// "sinks", is checkpointed past a request once every sink finished with its events: delivered
+// them, kept them in its dead-letter queue, or dropped them by its when_full policy. Events
+// dropped at shutdown stop the checkpoint before their request, so the next start replays it,
+// and with it whatever the sinks had delivered after it: at-least-once, with duplicates only
+// after a crash or an unfinished shutdown.
+type durable struct {
+	log *wal.Log
+
+	mu       sync.Mutex
+	inflight []*ticket // by position; the head is the oldest request not yet past the checkpoint
+	stuck    bool      // a request must be replayed: the checkpoint stops before it for good
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+const (
+	walConsumer   = "sinks"
+	walCheckpoint = 100 * time.Millisecond // how often finished requests are acknowledged
+	walVersion    = 1
+)
+
+func openDurable(c config.WAL) (*durable, error) {
+	l, err := wal.Open(c.Dir, wal.Options{
+		Consumers:    []string{walConsumer},
+		MaxBytes:     c.MaxBytes,
+		SegmentBytes: c.SegmentBytes,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("write-ahead log %s: %w", c.Dir, err)
+	}
+	d := &durable{log: l, stop: make(chan struct{}), done: make(chan struct{})}
+	go d.loop()
+	return d, nil
+}
+
+// appendRecord writes one request: its body's format, stream, token name and receive time, then
+// its decoded body. scratch is reused for the record.
+func (d *durable) appendRecord(scratch []byte, u *unit, f decode.Format) ([]byte, wal.Position, error) {
+	b := append(scratch[:0], walVersion, byte(f))
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(u.stream.id)))
+	b = append(b, u.stream.id...)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(u.token.name)))
+	b = append(b, u.token.name...)
+	b = binary.LittleEndian.AppendUint64(b, uint64(u.received))
+	b = append(b, u.body...)
+	pos, err := d.log.Append(context.Background(), b)
+	return b, pos, err
+}
+
+// walRecord is a decoded record.
+type walRecord struct {
+	format        decode.Format
+	stream, token string
+	received      int64
+	body          []byte
+}
+
+func parseRecord(p []byte) (walRecord, error) {
+	var r walRecord
+	bad := errors.New("not a request record of this version")
+	if len(p) < 2 || p[0] != walVersion || decode.Format(p[1]) != decode.JSON && decode.Format(p[1]) != decode.NDJSON {
+		return r, bad
+	}
+	r.format = decode.Format(p[1])
+	p = p[2:]
+	field := func() (string, bool) {
+		if len(p) < 2 {
+			return "", false
+		}
+		n := int(binary.LittleEndian.Uint16(p))
+		if len(p) < 2+n {
+			return "", false
+		}
+		s := string(p[2 : 2+n])
+		p = p[2+n:]
+		return s, true
+	}
+	var ok1, ok2 bool
+	r.stream, ok1 = field()
+	r.token, ok2 = field()
+	if !ok1 || !ok2 || len(p) < 8 {
+		return r, bad
+	}
+	r.received = int64(binary.LittleEndian.Uint64(p))
+	r.body = p[8:]
+	return r, nil
+}
+
+// track adds a request's ticket, keeping the list in position order: appends finish in
+// about that order, so the insertion point is at or near the end.
+func (d *durable) track(t *ticket) {
+	d.mu.Lock()
+	i := len(d.inflight)
+	for i > 0 && d.inflight[i-1].pos > t.pos {
+		i--
+	}
+	d.inflight = append(d.inflight, nil)
+	copy(d.inflight[i+1:], d.inflight[i:])
+	d.inflight[i] = t
+	d.mu.Unlock()
+}
+
+// advance acknowledges the finished requests at the head of the list.
+func (d *durable) advance() error {
+	d.mu.Lock()
+	var upTo wal.Position
+	n := 0
+	for _, t := range d.inflight {
+		if d.stuck || t.pending.Load() != 0 {
+			break
+		}
+		if t.replay.Load() {
+			d.stuck = true
+			break
+		}
+		upTo = t.pos
+		n++
+	}
+	d.inflight = d.inflight[copy(d.inflight, d.inflight[n:]):]
+	d.mu.Unlock()
+	if upTo == 0 {
+		return nil
+	}
+	return d.log.Ack(walConsumer, upTo)
+}
+
+func (d *durable) loop() {
+	defer close(d.done)
+	t := time.NewTicker(walCheckpoint)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+			_ = d.advance()
+		}
+	}
+}
+
+// close acknowledges what has finished and closes the log, which persists the checkpoint.
+func (d *durable) close() error {
+	close(d.stop)
+	<-d.done
+	return errors.Join(d.advance(), d.log.Close())
+}
+
+// replay queues every request the log holds past its checkpoint into g, as the handler would
+// have after appending it; they keep their positions, so finishing them moves the checkpoint.
+// Requests for streams g no longer has, or that its limits now refuse, are counted as dropped.
+func (e *Engine) replay(g *generation) (int, error) {
+	replayed := 0
+	err := e.wal.log.Replay(walConsumer, func(pos wal.Position, payload []byte) error {
+		rec, err := parseRecord(payload)
+		if err != nil {
+			e.log.Error("write-ahead log record skipped", "position", pos, "err", err)
+			return nil
+		}
+		st := g.streams[rec.stream]
+		if st == nil {
+			e.met.dropped.WithLabelValues(unknownStream, dropReplayNoStream).Inc()
+			e.log.Warn("write-ahead log record for a stream the config no longer has", "stream_id", rec.stream, "position", pos)
+			return nil
+		}
+		u := e.acquireUnit()
+		u.body = append(u.body[:0], rec.body...)
+		e.queued.Add(int64(len(u.body)))
+		lim := decode.Limits{MaxEvents: e.server.MaxEventsPerRequest, MaxDepth: e.server.MaxDepth}
+		if err := u.scan.Scan(u.body, rec.format, lim); err != nil {
+			e.release(u)
+			e.met.dropped.WithLabelValues(st.key, dropReplayInvalid).Inc()
+			e.log.Error("write-ahead log request no longer passes the limits", "stream", st.key, "position", pos, "err", err)
+			return nil
+		}
+		u.stream = st
+		u.token = g.tokenNamed(rec.token)
+		u.stamp(time.Unix(0, rec.received))
+		t := newTicket(false)
+		t.pos = pos
+		u.ticket = t
+		e.wal.track(t)
+		for !g.enqueue(u) {
+			time.Sleep(time.Millisecond) // the shards are busy with earlier records
+		}
+		replayed++
+		return nil
+	})
+	return replayed, err
+}
+
+// tokenNamed returns the token called name, or a stand-in carrying only the name (the token
+// was removed since the request was accepted), for enrich's token fact.
+func (g *generation) tokenNamed(name string) *token {
+	for _, tk := range g.tokens {
+		if tk.name == name {
+			return tk
+		}
+	}
+	return &token{name: name, nameJSON: strconv.AppendQuote(nil, name)}
+}

@@ -1,0 +1,117 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ingestd/ingestd/core/config"
+	"github.com/ingestd/ingestd/wal"
+)
+
+func diskConfig(t *testing.T, walDir, sinkID, extra string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+server: {listen: "127.0.0.1:0", grace_period: 2s, ack: disk, wal: {dir: %q, segment_bytes: 1048576, max_bytes: %s}}
+tokens: [{name: star, token: %q, streams: ["*"]}]
+streams: [{id: s, sinks: [out]}]
+sinks:
+  - {name: out, type: memory, id: %q, batch: {max_events: 10, max_age: 10ms}, buffer: {max_batches: 100000}}
+`, walDir, extra, starToken, sinkID)), "disk.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// Requests answered 200 under ack: disk survive an engine that never delivered them: the next
+// engine on the same log replays them, once delivered the checkpoint moves past them, and a
+// third start replays nothing.
+func TestAckDiskReplays(t *testing.T) {
+	walDir := t.TempDir()
+	idA, a := newMem(t)
+	a.gate = make(chan struct{}) // the first engine's sink never delivers
+	te := serveEngine(t, diskConfig(t, walDir, idA, "1073741824"))
+	e1 := te.Engine
+	h := headers(starToken, "s", "application/x-ndjson")
+	for i := range 5 {
+		if r := te.post(t, "POST", IngestPath, h, numbered(3, nil)); r.status != 200 {
+			t.Fatalf("request %d: %+v", i, r)
+		}
+	}
+	// The engine stops without delivering: the grace period ends with the sink still stuck.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	_ = e1.Shutdown(ctx)
+	cancel()
+	close(a.gate)
+
+	idB, b := newMem(t)
+	e2, err := New(context.Background(), diskConfig(t, walDir, idB, "1073741824"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.waitLines(t, 15)
+	if err := e2.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := wal.Inspect(walDir)
+	if err != nil || len(rep.Checkpoints) != 1 || rep.Checkpoints[0].Position == 0 {
+		t.Fatalf("after delivery: %+v, %v", rep, err)
+	}
+
+	idC, c := newMem(t)
+	e3, err := New(context.Background(), diskConfig(t, walDir, idC, "1073741824"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(c.Lines()); n != 0 {
+		t.Fatalf("a third start replayed %d events already delivered", n)
+	}
+	e3.Shutdown(context.Background())
+}
+
+// A full log turns ack: disk requests away with 503 until the sinks catch up.
+func TestAckDiskFullLog(t *testing.T) {
+	walDir := t.TempDir()
+	id, m := newMem(t)
+	m.gate = make(chan struct{})
+	te := serveEngine(t, diskConfig(t, walDir, id, "2097152"))
+	defer func() {
+		close(m.gate)
+		te.Shutdown(context.Background())
+	}()
+	h := headers(starToken, "s", "application/x-ndjson")
+	body := numbered(1000, nil) // about 45 KB a request
+	for i := range 200 {
+		r := te.post(t, "POST", IngestPath, h, body)
+		if r.status == 503 {
+			if !strings.Contains(r.Detail, "write-ahead log is full") {
+				t.Fatalf("503 for another reason: %s", r.Detail)
+			}
+			return
+		}
+		if r.status != 200 {
+			t.Fatalf("request %d: %+v", i, r)
+		}
+	}
+	t.Fatal("200 requests of 45 KB fit a 2 MiB log")
+}
+
+// serveEngine starts an engine on a loopback port; the test shuts it down itself.
+func serveEngine(t *testing.T, cfg *config.Config) *testEngine {
+	t.Helper()
+	e, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.Serve(ln)
+	return &testEngine{Engine: e, url: "http://" + ln.Addr().String()}
+}
