@@ -44,6 +44,9 @@ func openDurable(c config.WAL) (*durable, error) {
 		Consumers:    []string{walConsumer},
 		MaxBytes:     c.MaxBytes,
 		SegmentBytes: c.SegmentBytes,
+		// What a crash replays is what was delivered since the last persisted checkpoint;
+		// persisting one costs a few small writes and fsyncs.
+		CheckpointInterval: 5 * walCheckpoint,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("write-ahead log %s: %w", c.Dir, err)
