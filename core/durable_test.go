@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"net"
 	"strings"
@@ -85,7 +86,12 @@ func TestAckDiskFullLog(t *testing.T) {
 		te.Shutdown(context.Background())
 	}()
 	h := headers(starToken, "s", "application/x-ndjson")
-	body := numbered(1000, nil) // about 45 KB a request
+	// Random text, which compression cannot shrink much: about 150 KB a request.
+	var sb strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&sb, `{"source":"t","event":{"n":%d,"noise":%q}}`+"\n", i, rand.Text()+rand.Text()+rand.Text()+rand.Text())
+	}
+	body := []byte(sb.String())
 	for i := range 200 {
 		r := te.post(t, "POST", IngestPath, h, body)
 		if r.status == 503 {
@@ -98,7 +104,7 @@ func TestAckDiskFullLog(t *testing.T) {
 			t.Fatalf("request %d: %+v", i, r)
 		}
 	}
-	t.Fatal("200 requests of 45 KB fit a 2 MiB log")
+	t.Fatal("200 requests of 150 KB fit a 2 MiB log")
 }
 
 // serveEngine starts an engine on a loopback port; the test shuts it down itself.

@@ -154,6 +154,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Engine, erro
 		if e.wal, err = openDurable(cfg.Server.WAL); err != nil {
 			return nil, err
 		}
+		e.met.reg.MustRegister(newWALCollector(e.wal.log))
 	}
 	g, err := e.build(ctx, cfg)
 	if err != nil {
