@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -27,8 +28,7 @@ func BenchmarkIngestAck(b *testing.B) {
 	for _, ack := range []string{"memory", "disk"} {
 		b.Run("ack:"+ack, func(b *testing.B) {
 			yml := fmt.Sprintf(engineYAML, 10000, 4<<20)
-			yml = fmt.Sprintf("server:\n  queue_size: 65536\n  ack: %s\n  wal: {dir: %q}\n", ack, b.TempDir()) +
-				yml[len("\nserver:\n  queue_size: 65536\n"):]
+			yml = strings.Replace(yml, "ack: memory", fmt.Sprintf("ack: %s\n  wal: {dir: %q}", ack, b.TempDir()), 1)
 			eng := startEngineConfig(b, []byte(yml))
 			warmUp(b, eng, w, int64(w.events), newPacer(int64(w.events), ackWindow))
 			start := discarded.Load()

@@ -81,6 +81,7 @@ func init() {
 const engineYAML = `
 server:
   queue_size: 65536
+  ack: memory
 tokens:
   - name: bench
     token: "` + benchToken + `"

@@ -18,6 +18,7 @@ import (
 const pipelineYAML = `
 server:
   queue_size: 65536
+  ack: memory
 tokens:
   - name: bench
     token: "` + benchToken + `"

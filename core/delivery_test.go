@@ -102,7 +102,7 @@ func (s *scriptSink) waitLines(t *testing.T, n int) []string {
 func scriptEngine(t *testing.T, id, extra string) (*testEngine, *config.Config) {
 	t.Helper()
 	yml := fmt.Sprintf(`
-server: {listen: "127.0.0.1:0", grace_period: 5s, shards: 1}
+server: {listen: "127.0.0.1:0", grace_period: 5s, shards: 1, ack: memory}
 tokens: [{name: star, token: %q, streams: ["*"]}]
 streams: [{id: s, sinks: [dest]}]
 sinks:
@@ -267,7 +267,7 @@ func TestAckDelivered(t *testing.T) {
 	})
 	// Stream s overrides the server's ack mode; stream quick keeps it (memory).
 	yml := fmt.Sprintf(`
-server: {listen: "127.0.0.1:0", grace_period: 5s, shards: 1, ack_timeout: 2s}
+server: {listen: "127.0.0.1:0", grace_period: 5s, shards: 1, ack: memory, ack_timeout: 2s}
 tokens: [{name: star, token: %q, streams: ["*"]}]
 streams:
   - {id: s, sinks: [dest], ack: delivered}

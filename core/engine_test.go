@@ -140,6 +140,7 @@ func startEngine(t *testing.T, server string, tokens string) *testEngine {
 server:
   listen: "127.0.0.1:0"
   grace_period: 5s
+  ack: memory
 %s
 tokens:%s
 streams:
@@ -404,7 +405,7 @@ func TestFullSinkRefusesOnlyItsStreams(t *testing.T) {
 	idFast, fast := newMem(t)
 	slow.gate = make(chan struct{})
 	te := startWith(t, fmt.Sprintf(`
-server: {listen: "127.0.0.1:0", grace_period: 5s, shards: 1}
+server: {listen: "127.0.0.1:0", grace_period: 5s, shards: 1, ack: memory}
 tokens: [{name: star, token: %q, streams: ["*"]}]
 streams:
   - {id: to-slow, sinks: [slow]}
@@ -446,7 +447,7 @@ func TestFullSinkDropsNewest(t *testing.T) {
 	idSlow, slow := newMem(t)
 	slow.gate = make(chan struct{})
 	te := startWith(t, fmt.Sprintf(`
-server: {listen: "127.0.0.1:0", grace_period: 5s, shards: 1}
+server: {listen: "127.0.0.1:0", grace_period: 5s, shards: 1, ack: memory}
 tokens: [{name: star, token: %q, streams: ["*"]}]
 streams: [{id: s, sinks: [slow]}]
 sinks:
@@ -594,7 +595,7 @@ func TestReloadLosesNothing(t *testing.T) {
 	}
 	idC, sc := newMem(t)
 	yml := fmt.Sprintf(`
-server: {listen: "127.0.0.1:0", grace_period: 5s}
+server: {listen: "127.0.0.1:0", grace_period: 5s, ack: memory}
 tokens:
   - {name: new, token: "a-brand-new-token-42", streams: ["*"]}
 streams:

@@ -37,7 +37,7 @@ func fuzzEngine(t testing.TB) (*Engine, *memSink) {
 		memMu.Unlock()
 		// One shard keeps the order of lines equal to the order of requests.
 		cfg, err := config.Parse([]byte(fmt.Sprintf(`
-server: {shards: 1, max_payload_bytes: 65536, max_events_per_request: 100}
+server: {shards: 1, max_payload_bytes: 65536, max_events_per_request: 100, ack: memory}
 tokens: [{name: t, token: %q, streams: ["*"]}]
 streams: [{id: s, sinks: [m]}]
 sinks: [{name: m, type: memory, id: %q, batch: {max_events: 1, max_age: 10ms}}]

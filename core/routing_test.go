@@ -28,7 +28,7 @@ func routedEngine(t *testing.T) (*testEngine, map[string]*memSink) {
 		ids[n], mem[n] = newMem(t)
 	}
 	yml := fmt.Sprintf(`
-server: {listen: "127.0.0.1:0", grace_period: 5s}
+server: {listen: "127.0.0.1:0", grace_period: 5s, ack: memory}
 tokens:
   - {name: star, token: %q, streams: ["*"]}
 streams:
@@ -164,7 +164,7 @@ func TestReloadUnderLoadExactlyOnce(t *testing.T) {
 	idOut, out := newMem(t)
 	yml := func(gen int) string {
 		return fmt.Sprintf(`
-server: {listen: "127.0.0.1:0", grace_period: 5s}
+server: {listen: "127.0.0.1:0", grace_period: 5s, ack: memory}
 tokens:
   - {name: star, token: %q, streams: ["*"]}
 streams:

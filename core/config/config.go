@@ -32,7 +32,7 @@ const (
 	DefaultInitialBackoff      = 100 * time.Millisecond
 	DefaultMaxBackoff          = 30 * time.Second
 	DefaultDeadLetterDir       = "./dead-letter"
-	DefaultAck                 = AckMemory
+	DefaultAck                 = AckDisk
 	DefaultWALDir              = "./wal"
 	DefaultWALMaxBytes         = 1 << 30
 	DefaultWALSegmentBytes     = 64 << 20

@@ -469,7 +469,7 @@ func TestDefault(t *testing.T) {
 
 	t.Setenv("INGESTD_TOKEN", "short")
 	_, tok, err := Default()
-	want := "<embedded>:6: tokens[0].token: too short; a token needs at least 16 characters (or give sha256:<hex> of it)"
+	want := "<embedded>:7: tokens[0].token: too short; a token needs at least 16 characters (or give sha256:<hex> of it)"
 	if err == nil || err.Error() != want || tok != "" {
 		t.Fatalf("Default with a short $INGESTD_TOKEN = %q, %v; want error %q", tok, err, want)
 	}
