@@ -150,7 +150,7 @@ func (d *durable) advance() error {
 		upTo = t.pos
 		n++
 	}
-	d.inflight = d.inflight[copy(d.inflight, d.inflight[n:]):]
+	d.inflight = d.inflight[:copy(d.inflight, d.inflight[n:])]
 	d.mu.Unlock()
 	if upTo == 0 {
 		return nil

@@ -121,3 +121,57 @@ func serveEngine(t *testing.T, cfg *config.Config) *testEngine {
 	go e.Serve(ln)
 	return &testEngine{Engine: e, url: "http://" + ln.Addr().String()}
 }
+
+// The checkpoint moves over the finished requests at the head of the log only: a request still
+// in flight holds it, whatever finished after it, and one dropped at shutdown holds it for good.
+func TestDurableCheckpointAdvance(t *testing.T) {
+	dir := t.TempDir()
+	d, err := openDurable(config.WAL{Dir: dir, MaxBytes: 1 << 30, SegmentBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	var ts []*ticket
+	for range 5 {
+		pos, err := d.log.Append(context.Background(), []byte("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk := newTicket(false)
+		tk.pos = pos
+		ts = append(ts, tk)
+	}
+	// Tracked out of order, as concurrent handlers may.
+	for _, i := range []int{1, 0, 3, 2, 4} {
+		d.track(ts[i])
+	}
+	checkpoint := func() wal.Position {
+		t.Helper()
+		if err := d.advance(); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.log.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := wal.Inspect(dir)
+		if err != nil || len(rep.Checkpoints) != 1 {
+			t.Fatalf("%+v %v", rep, err)
+		}
+		return rep.Checkpoints[0].Position
+	}
+	ts[1].release()
+	ts[2].release()
+	if cp := checkpoint(); cp != 0 {
+		t.Fatalf("checkpoint %d with the first request in flight", cp)
+	}
+	ts[0].release()
+	if cp := checkpoint(); cp != ts[2].pos {
+		t.Fatalf("checkpoint %d, want %d (the first three finished)", cp, ts[2].pos)
+	}
+	ts[3].replay.Store(true) // dropped at shutdown
+	ts[3].release()
+	ts[4].release()
+	if cp := checkpoint(); cp != ts[2].pos {
+		t.Fatalf("checkpoint %d moved past a request that must be replayed", cp)
+	}
+}

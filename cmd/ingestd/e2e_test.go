@@ -32,6 +32,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/ingestd/ingestd/wal"
 )
 
 const e2eVersion = "e2e-test"
@@ -1002,6 +1004,9 @@ func TestEndToEndDefaultConfig(t *testing.T) {
 
 	var lines [][]byte
 	err = filepath.WalkDir(filepath.Join(dir, "data"), func(path string, d fs.DirEntry, err error) error {
+		if d != nil && d.IsDir() && d.Name() == "wal" {
+			return filepath.SkipDir // the write-ahead log of ack: disk, checked below
+		}
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -1014,6 +1019,12 @@ func TestEndToEndDefaultConfig(t *testing.T) {
 	}
 	if len(lines) != 1 {
 		t.Fatalf("%d lines under ./data, want the one seed event: %q", len(lines), lines)
+	}
+	// The default config acknowledges on disk: the request went through the write-ahead log,
+	// whose checkpoint is past it after the clean shutdown.
+	rep, err := wal.Inspect(filepath.Join(dir, "data", "wal"))
+	if err != nil || len(rep.Segments) == 0 || len(rep.Checkpoints) != 1 || rep.Checkpoints[0].Position == 0 || len(rep.Problems) != 0 {
+		t.Fatalf("write-ahead log of the default config: %+v, %v", rep, err)
 	}
 	_, got, err := members(lines[0])
 	if err != nil {

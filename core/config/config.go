@@ -31,9 +31,9 @@ const (
 	DefaultWhenFull            = WhenFullBlock
 	DefaultInitialBackoff      = 100 * time.Millisecond
 	DefaultMaxBackoff          = 30 * time.Second
-	DefaultDeadLetterDir       = "./dead-letter"
+	DefaultDeadLetterDir       = "./data/dead-letter"
 	DefaultAck                 = AckDisk
-	DefaultWALDir              = "./wal"
+	DefaultWALDir              = "./data/wal"
 	DefaultWALMaxBytes         = 1 << 30
 	DefaultWALSegmentBytes     = 64 << 20
 	DefaultAckTimeout          = 30 * time.Second
