@@ -25,6 +25,7 @@ import (
 // batch too large, and the dead-letter queue for permanent refusals.
 type sinkRunner struct {
 	e          *Engine
+	id         int // the engine's number for this sink name, stable across reloads
 	name       string
 	sink       sinks.Sink
 	bounds     config.Batch
@@ -62,8 +63,13 @@ func newSinkRunner(ctx context.Context, e *Engine, sc *config.Sink) (*sinkRunner
 		_ = sk.Close(ctx)
 		return nil, fmt.Errorf("sink %q: connect: %w", sc.Name, err)
 	}
+	id, err := e.sinkID(sc.Name)
+	if err != nil {
+		_ = sk.Close(ctx)
+		return nil, err
+	}
 	sr := &sinkRunner{
-		e: e, name: sc.Name, sink: sk, bounds: sc.Batch, met: e.met.forSink(sc.Name),
+		e: e, id: id, name: sc.Name, sink: sk, bounds: sc.Batch, met: e.met.forSink(sc.Name),
 		maxBatches: sc.Buffer.MaxBatches, dropNewest: sc.Buffer.WhenFull == config.WhenFullDropNewest,
 		retry: sc.Retry, dlq: newDeadLetter(sc.DeadLetter.Dir, sc.Name),
 		workers: max(reg.Concurrency, 1),
@@ -84,6 +90,7 @@ func newSinkRunner(ctx context.Context, e *Engine, sc *config.Sink) (*sinkRunner
 
 func (sr *sinkRunner) newBatch(st *stream) *batch {
 	b := sr.free.Get().(*batch)
+	b.sink = sr.id
 	b.Stream, b.StreamID = st.key, st.id
 	return b
 }

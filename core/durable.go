@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 	"sync"
@@ -20,32 +21,42 @@ import (
 
 // durable is the engine's write-ahead log for streams with ack: disk. A request is appended
 // (and fsync'd, in a group with the requests that arrive meanwhile) before it is answered 200
-// and queued; its ticket then follows its events to the sinks. The log's single consumer,
-// "sinks", is checkpointed past a request once every sink finished with its events: delivered
-// them, kept them in its dead-letter queue, or dropped them by its when_full policy. Events
-// dropped at shutdown stop the checkpoint before their request, so the next start replays it,
-// and with it whatever the sinks had delivered after it: at-least-once, with duplicates only
-// after a crash or an unfinished shutdown.
+// and queued; its ticket then follows its events to the sinks. Each sink is a consumer of the
+// log with its own checkpoint, moved past a request once the sink finished with its events
+// (delivered them, kept them in its dead-letter queue, or dropped them by its when_full
+// policy) — or at once when none of them went to it. Events a sink dropped at shutdown freeze
+// that sink's checkpoint before their request, so the next start replays it to that sink, with
+// whatever the sink delivered after it: at-least-once, with duplicates only after a crash or an
+// unfinished shutdown.
 type durable struct {
 	log *wal.Log
 
-	mu       sync.Mutex
-	inflight []*ticket // by position; the head is the oldest request not yet past the checkpoint
-	stuck    bool      // a request must be replayed: the checkpoint stops before it for good
+	mu        sync.Mutex
+	inflight  []*ticket // by position; the head is the oldest request some sink has not finished
+	consumers [maxSinkIDs]string
+	active    uint64 // sink ids that are consumers
+	stuck     uint64 // sinks whose checkpoint is frozen until the next start
 
 	stop chan struct{}
 	done chan struct{}
 }
 
 const (
-	walConsumer   = "sinks"
 	walCheckpoint = 100 * time.Millisecond // how often finished requests are acknowledged
 	walVersion    = 1
 )
 
-func openDurable(c config.WAL) (*durable, error) {
+// openDurable opens the log with the given sinks (id -> name) as its consumers.
+func openDurable(c config.WAL, sinks map[int]string) (*durable, error) {
+	d := &durable{stop: make(chan struct{}), done: make(chan struct{})}
+	var names []string
+	for id, name := range sinks {
+		d.consumers[id] = name
+		d.active |= 1 << id
+		names = append(names, name)
+	}
 	l, err := wal.Open(c.Dir, wal.Options{
-		Consumers:    []string{walConsumer},
+		Consumers:    names,
 		MaxBytes:     c.MaxBytes,
 		SegmentBytes: c.SegmentBytes,
 		// What a crash replays is what was delivered since the last persisted checkpoint;
@@ -55,9 +66,36 @@ func openDurable(c config.WAL) (*durable, error) {
 	if err != nil {
 		return nil, fmt.Errorf("write-ahead log %s: %w", c.Dir, err)
 	}
-	d := &durable{log: l, stop: make(chan struct{}), done: make(chan struct{})}
+	d.log = l
 	go d.loop()
 	return d, nil
+}
+
+// addSink makes a sink a consumer from now on; it is not replayed what came before it.
+func (d *durable) addSink(id int, name string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.active&(1<<id) != 0 {
+		return nil
+	}
+	if err := d.log.AddConsumer(name); err != nil {
+		return err
+	}
+	d.consumers[id] = name
+	d.active |= 1 << id
+	return nil
+}
+
+// removeSink forgets a sink the config no longer has, so that it keeps no segment.
+func (d *durable) removeSink(id int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.active&(1<<id) == 0 {
+		return nil
+	}
+	d.active &^= 1 << id
+	d.stuck &^= 1 << id
+	return d.log.RemoveConsumer(d.consumers[id])
 }
 
 // appendRecord writes one request: its body's format, stream, token name and receive time, then
@@ -134,28 +172,46 @@ func (d *durable) track(t *ticket) {
 	d.mu.Unlock()
 }
 
-// advance acknowledges the finished requests at the head of the list.
+// advance moves each sink's checkpoint over the requests at the head of the list that the sink
+// has finished, and drops from the list the requests every sink has finished.
 func (d *durable) advance() error {
 	d.mu.Lock()
-	var upTo wal.Position
-	n := 0
+	var to [maxSinkIDs]wal.Position
+	var moved uint64
+	open := d.active &^ d.stuck // sinks whose run of finished requests goes on
+	popped, head := 0, true
 	for _, t := range d.inflight {
-		if d.stuck || t.pending.Load() != 0 {
+		if open == 0 && !head {
 			break
 		}
-		if t.replay.Load() {
-			d.stuck = true
-			break
+		processed, replay := t.processed.Load(), t.replay.Load()
+		for m := open; m != 0; m &= m - 1 {
+			s := bits.TrailingZeros64(m)
+			switch {
+			case !processed || t.bySink[s].Load() != 0:
+				open &^= 1 << s
+			case replay&(1<<s) != 0:
+				d.stuck |= 1 << s
+				open &^= 1 << s
+			default:
+				to[s], moved = t.pos, moved|1<<s
+			}
 		}
-		upTo = t.pos
-		n++
+		if head && t.pending.Load() == 0 {
+			popped++
+		} else {
+			head = false
+		}
 	}
-	d.inflight = d.inflight[:copy(d.inflight, d.inflight[n:])]
+	d.inflight = d.inflight[:copy(d.inflight, d.inflight[popped:])]
+	names := d.consumers
 	d.mu.Unlock()
-	if upTo == 0 {
-		return nil
+	var err error
+	for m := moved; m != 0; m &= m - 1 {
+		s := bits.TrailingZeros64(m)
+		err = errors.Join(err, d.log.Ack(names[s], to[s]))
 	}
-	return d.log.Ack(walConsumer, upTo)
+	return err
 }
 
 func (d *durable) loop() {
@@ -179,12 +235,26 @@ func (d *durable) close() error {
 	return errors.Join(d.advance(), d.log.Close())
 }
 
-// replay queues every request the log holds past its checkpoint into g, as the handler would
-// have after appending it; they keep their positions, so finishing them moves the checkpoint.
-// Requests for streams g no longer has, or that its limits now refuse, are counted as dropped.
+// replay queues every request the log holds past some sink's checkpoint into g, as the handler
+// would have after appending it, for the sinks whose checkpoint is before it; requests keep their
+// positions, so finishing them moves the checkpoints. Requests for streams g no longer has, or
+// that its limits now refuse, are counted as dropped.
 func (e *Engine) replay(g *generation) (int, error) {
+	d := e.wal
+	var cps [maxSinkIDs]wal.Position
+	oldest := -1 // the sink with the lowest checkpoint: replay starts there
+	for m := d.active; m != 0; m &= m - 1 {
+		s := bits.TrailingZeros64(m)
+		cps[s], _ = d.log.Checkpoint(d.consumers[s])
+		if oldest < 0 || cps[s] < cps[oldest] {
+			oldest = s
+		}
+	}
+	if oldest < 0 {
+		return 0, nil
+	}
 	replayed := 0
-	err := e.wal.log.Replay(walConsumer, func(pos wal.Position, payload []byte) error {
+	err := d.log.Replay(d.consumers[oldest], func(pos wal.Position, payload []byte) error {
 		rec, err := parseRecord(payload)
 		if err != nil {
 			e.log.Error("write-ahead log record skipped", "position", pos, "err", err)
@@ -215,10 +285,15 @@ func (e *Engine) replay(g *generation) (int, error) {
 		u.stream = st
 		u.token = g.tokenNamed(rec.token)
 		u.stamp(time.Unix(0, rec.received))
+		for m := d.active; m != 0; m &= m - 1 {
+			if s := bits.TrailingZeros64(m); cps[s] >= pos {
+				u.skip |= 1 << s // that sink has it already
+			}
+		}
 		t := newTicket(false)
 		t.pos = pos
 		u.ticket = t
-		e.wal.track(t)
+		d.track(t)
 		for !g.enqueue(u) {
 			time.Sleep(time.Millisecond) // the shards are busy with earlier records
 		}

@@ -122,17 +122,18 @@ func serveEngine(t *testing.T, cfg *config.Config) *testEngine {
 	return &testEngine{Engine: e, url: "http://" + ln.Addr().String()}
 }
 
-// The checkpoint moves over the finished requests at the head of the log only: a request still
-// in flight holds it, whatever finished after it, and one dropped at shutdown holds it for good.
+// Each sink's checkpoint moves over the requests at the head of the log that it has finished —
+// including those none of whose events went to it — whatever other sinks still hold; one
+// dropped at shutdown freezes that sink's checkpoint, and only that sink's.
 func TestDurableCheckpointAdvance(t *testing.T) {
 	dir := t.TempDir()
-	d, err := openDurable(config.WAL{Dir: dir, MaxBytes: 1 << 30, SegmentBytes: 1 << 20})
+	d, err := openDurable(config.WAL{Dir: dir, MaxBytes: 1 << 30, SegmentBytes: 1 << 20}, map[int]string{0: "a", 1: "b"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.close()
 	var ts []*ticket
-	for range 5 {
+	for range 4 {
 		pos, err := d.log.Append(context.Background(), []byte("x"))
 		if err != nil {
 			t.Fatal(err)
@@ -141,37 +142,42 @@ func TestDurableCheckpointAdvance(t *testing.T) {
 		tk.pos = pos
 		ts = append(ts, tk)
 	}
-	// Tracked out of order, as concurrent handlers may.
-	for _, i := range []int{1, 0, 3, 2, 4} {
+	for _, i := range []int{1, 0, 3, 2} { // tracked out of order, as concurrent handlers may
 		d.track(ts[i])
 	}
-	checkpoint := func() wal.Position {
+	batchOf := func(sink int, tks ...*ticket) *batch {
+		b := &batch{sink: sink}
+		for _, tk := range tks {
+			b.track(tk)
+		}
+		return b
+	}
+	// Request 0 goes to both sinks, 1 to b only, 2 to a only, 3 to none (filtered).
+	a0, b0, b1, a2 := batchOf(0, ts[0]), batchOf(1, ts[0]), batchOf(1, ts[1]), batchOf(0, ts[2])
+	for _, tk := range ts {
+		tk.appended()
+	}
+	checkpoints := func() (wal.Position, wal.Position) {
 		t.Helper()
 		if err := d.advance(); err != nil {
 			t.Fatal(err)
 		}
-		if err := d.log.Sync(); err != nil {
-			t.Fatal(err)
-		}
-		rep, err := wal.Inspect(dir)
-		if err != nil || len(rep.Checkpoints) != 1 {
-			t.Fatalf("%+v %v", rep, err)
-		}
-		return rep.Checkpoints[0].Position
+		pa, _ := d.log.Checkpoint("a")
+		pb, _ := d.log.Checkpoint("b")
+		return pa, pb
 	}
-	ts[1].release()
-	ts[2].release()
-	if cp := checkpoint(); cp != 0 {
-		t.Fatalf("checkpoint %d with the first request in flight", cp)
+	start, _ := d.log.Checkpoint("a")
+	a0.finish("", false)
+	if pa, pb := checkpoints(); pa != ts[1].pos || pb != start {
+		t.Fatalf("checkpoints a=%d b=%d, want a past request 1 (%d), b still at the start (%d)", pa, pb, ts[1].pos, start)
 	}
-	ts[0].release()
-	if cp := checkpoint(); cp != ts[2].pos {
-		t.Fatalf("checkpoint %d, want %d (the first three finished)", cp, ts[2].pos)
+	a2.finish("", false)
+	b0.finish("", false)
+	b1.finish("sink b could not deliver them before shutdown", true)
+	if pa, pb := checkpoints(); pa != ts[3].pos || pb != ts[0].pos {
+		t.Fatalf("checkpoints a=%d b=%d, want a at the end (%d), b frozen before request 1 (%d)", pa, pb, ts[3].pos, ts[0].pos)
 	}
-	ts[3].replay.Store(true) // dropped at shutdown
-	ts[3].release()
-	ts[4].release()
-	if cp := checkpoint(); cp != ts[2].pos {
-		t.Fatalf("checkpoint %d moved past a request that must be replayed", cp)
+	if len(d.inflight) != 0 {
+		t.Fatalf("%d finished requests still tracked", len(d.inflight))
 	}
 }

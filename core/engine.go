@@ -30,6 +30,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -63,8 +64,9 @@ type Engine struct {
 	stopped  chan struct{} // closed when Shutdown has finished
 	once     sync.Once
 
-	hostJSON []byte   // the host name as a JSON string, for enrich's host fact
-	wal      *durable // the write-ahead log of ack: disk streams; nil when none uses it
+	hostJSON []byte         // the host name as a JSON string, for enrich's host fact
+	wal      *durable       // the write-ahead log of ack: disk streams; nil when none uses it
+	sinkIDs  map[string]int // a number per sink name ever configured, for tickets and the log
 
 	metricsOnce  sync.Once
 	metricsServe fasthttp.RequestHandler
@@ -150,8 +152,17 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Engine, erro
 	}
 	e.hostJSON = strconv.AppendQuote(nil, host)
 	e.units.New = func() any { return new(unit) }
+	e.sinkIDs = map[string]int{}
 	if cfg.UsesWAL() {
-		if e.wal, err = openDurable(cfg.Server.WAL); err != nil {
+		consumers := map[int]string{}
+		for _, s := range cfg.Sinks {
+			id, err := e.sinkID(s.Name)
+			if err != nil {
+				return nil, err
+			}
+			consumers[id] = s.Name
+		}
+		if e.wal, err = openDurable(cfg.Server.WAL, consumers); err != nil {
 			return nil, err
 		}
 		e.met.reg.MustRegister(newWALCollector(e.wal.log))
@@ -379,9 +390,38 @@ func (e *Engine) Reload(ctx context.Context, cfg *config.Config) error {
 		e.met.reloads.WithLabelValues("failed").Inc()
 		return err
 	}
+	if e.wal != nil {
+		for _, sr := range g.sinks {
+			if err := e.wal.addSink(sr.id, sr.name); err != nil {
+				e.met.reloads.WithLabelValues("failed").Inc()
+				return errors.Join(err, e.drain(ctx, g))
+			}
+		}
+	}
 	e.met.reloads.WithLabelValues("ok").Inc()
 	old := e.gen.Swap(g)
-	return e.drain(ctx, old)
+	err = e.drain(ctx, old)
+	if e.wal != nil {
+		for _, sr := range old.sinks {
+			if !slices.ContainsFunc(g.sinks, func(n *sinkRunner) bool { return n.id == sr.id }) {
+				err = errors.Join(err, e.wal.removeSink(sr.id))
+			}
+		}
+	}
+	return err
+}
+
+// sinkID returns the number of a sink name, giving new names the next one. Numbers are never
+// reused, so tickets and the write-ahead log's consumers tell sinks apart across reloads.
+func (e *Engine) sinkID(name string) (int, error) {
+	if id, ok := e.sinkIDs[name]; ok {
+		return id, nil
+	}
+	if len(e.sinkIDs) == maxSinkIDs {
+		return 0, fmt.Errorf("ingestd has seen %d different sink names since it started; restart it to use sink %q", maxSinkIDs, name)
+	}
+	e.sinkIDs[name] = len(e.sinkIDs)
+	return e.sinkIDs[name], nil
 }
 
 // ReloadInvalid counts a reload refused because the new config has errors, which the caller

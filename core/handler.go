@@ -197,7 +197,7 @@ func (e *Engine) ingest(ctx *fasthttp.RequestCtx, g *generation, now time.Time) 
 	size := len(u.body)
 	if !g.enqueue(u) {
 		if u.ticket != nil {
-			u.ticket.release() // no event will follow it: the log may move past it
+			u.ticket.appended() // no event will follow it: the log may move past it
 		}
 		e.release(u)
 		giveBack(tk, st, n)

@@ -67,7 +67,7 @@ func (sh *shard) run() {
 		}
 		sh.process(u)
 		if u.ticket != nil {
-			u.ticket.release()
+			u.ticket.appended()
 		}
 		sh.flushOld(u.received)
 		sh.e.release(u)
@@ -87,6 +87,9 @@ func (sh *shard) process(u *unit) {
 	for i := range events {
 		ev := &events[i]
 		if len(st.bindings) == 1 {
+			if u.skips(st, 0) {
+				continue
+			}
 			ob := sh.batch(st, 0, u)
 			ob.b.Data = appendStored(ob.b.Data, u.body, ev, st.idJSON, u.receivedJSON)
 			sh.added(st, 0, ob)
@@ -94,6 +97,9 @@ func (sh *shard) process(u *unit) {
 		}
 		sh.scratch = appendStored(sh.scratch[:0], u.body, ev, st.idJSON, u.receivedJSON)
 		for j := range st.bindings {
+			if u.skips(st, j) {
+				continue
+			}
 			ob := sh.batch(st, j, u)
 			ob.b.Data = append(ob.b.Data, sh.scratch...)
 			sh.added(st, j, ob)
@@ -115,11 +121,20 @@ func (sh *shard) processPipeline(u *unit, w *pipeline.Worker) {
 		counts.count(r)
 		for m := r.Sinks; m != 0; m &= m - 1 {
 			j := bits.TrailingZeros64(m)
+			if u.skips(st, j) {
+				continue
+			}
 			ob := sh.batch(st, j, u)
 			ob.b.Data = append(append(ob.b.Data, w.Line(j)...), '\n')
 			sh.added(st, j, ob)
 		}
 	}
+}
+
+// skips reports whether u's events must not go to binding j of st: u is a replayed request that
+// sink had already delivered.
+func (u *unit) skips(st *stream, j int) bool {
+	return u.skip != 0 && u.skip&(1<<st.sinkOf[j].id) != 0
 }
 
 // batch returns the open batch of binding j of stream st, opening one when needed, for an

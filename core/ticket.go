@@ -12,13 +12,19 @@ import (
 // still appending them. Only requests whose stream acknowledges on delivery (ack: delivered)
 // carry one; the others pay nothing.
 type ticket struct {
-	pending atomic.Int32
-	failed  atomic.Bool   // some event was dead-lettered or dropped instead of delivered
-	failure atomic.Value  // string: what went wrong first, for the answer's detail
-	replay  atomic.Bool   // some event was dropped at shutdown: the write-ahead log must keep it
-	done    chan struct{} // closed when pending reaches zero; nil when nobody waits
-	pos     wal.Position  // the request's record, under ack: disk
+	pending   atomic.Int32
+	bySink    [maxSinkIDs]atomic.Int32 // the batch holds, per sink (sinkRunner.id)
+	processed atomic.Bool              // the shard worker has appended every event
+	failed    atomic.Bool              // some event was dead-lettered or dropped instead of delivered
+	failure   atomic.Value             // string: what went wrong first, for the answer's detail
+	replay    atomic.Uint64            // sinks that dropped some of its events at shutdown
+	done      chan struct{}            // closed when pending reaches zero; nil when nobody waits
+	pos       wal.Position             // the request's record, under ack: disk
 }
+
+// maxSinkIDs bounds the sinks an engine knows over its life (reloads may add sinks), so that a
+// ticket counts its batches per sink in a fixed array and sets of sinks fit a uint64.
+const maxSinkIDs = 64
 
 // newTicket returns a ticket held by its shard worker; with waiter, done is closed when it
 // completes.
@@ -31,8 +37,17 @@ func newTicket(waiter bool) *ticket {
 	return t
 }
 
-// hold adds a batch that holds some of the ticket's events.
-func (t *ticket) hold() { t.pending.Add(1) }
+// hold adds a batch of sink that holds some of the ticket's events.
+func (t *ticket) hold(sink int) {
+	t.bySink[sink].Add(1)
+	t.pending.Add(1)
+}
+
+// appended ends the shard worker's hold once it has appended every event of the request.
+func (t *ticket) appended() {
+	t.processed.Store(true)
+	t.release()
+}
 
 // release ends one hold; the last one completes the ticket.
 func (t *ticket) release() {
@@ -51,6 +66,7 @@ func (t *ticket) fail(why string) {
 // batch is a sink's batch with the tickets of the requests whose events it holds.
 type batch struct {
 	sinks.Batch
+	sink    int // the sinkRunner's id
 	tickets []*ticket
 }
 
@@ -60,7 +76,7 @@ func (b *batch) track(t *ticket) {
 	if t == nil || len(b.tickets) > 0 && b.tickets[len(b.tickets)-1] == t {
 		return
 	}
-	t.hold()
+	t.hold(b.sink)
 	b.tickets = append(b.tickets, t)
 }
 
@@ -72,8 +88,9 @@ func (b *batch) finish(failed string, replay bool) {
 			t.fail(failed)
 		}
 		if replay {
-			t.replay.Store(true)
+			t.replay.Or(1 << b.sink)
 		}
+		t.bySink[b.sink].Add(-1)
 		t.release()
 		b.tickets[i] = nil
 	}

@@ -19,6 +19,7 @@ type unit struct {
 	token    *token  // the sender, whose name enrich may add
 	ticket   *ticket // set when the request waits for delivery (ack: delivered) or is logged (ack: disk)
 	record   []byte  // the write-ahead log record of the request, under ack: disk
+	skip     uint64  // sinks (by id) that must not get the events: a replay they already had
 	received int64   // Unix nanoseconds
 	// receivedJSON is received as a quoted RFC 3339 UTC string with nanoseconds, formatted
 	// once per request and appended to every event.
@@ -52,6 +53,7 @@ func (e *Engine) release(u *unit) {
 	u.stream = nil
 	u.token = nil
 	u.ticket = nil
+	u.skip = 0
 	if cap(u.body) > maxPooledBody {
 		u.body = nil
 	}

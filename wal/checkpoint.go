@@ -258,3 +258,50 @@ func writeCheckpoints(dir string, cps map[string]Position) error {
 	}
 	return err
 }
+
+// AddConsumer adds a consumer to an open log, as Open does for a name it has not seen: the new
+// consumer starts after the last durable record, so it is not replayed what came before it.
+// Adding a consumer that exists does nothing.
+func (l *Log) AddConsumer(name string) error {
+	if l.isClosed.Load() {
+		return ErrClosed
+	}
+	l.mu.Lock()
+	var last Position
+	for _, s := range l.segs {
+		if s.count > 0 {
+			last = max(last, s.last)
+		}
+	}
+	l.mu.Unlock()
+	l.ckMu.Lock()
+	defer l.ckMu.Unlock()
+	if _, ok := l.cps[name]; !ok {
+		l.cps[name] = last
+		l.ckDirty = true
+	}
+	return nil
+}
+
+// RemoveConsumer forgets a consumer, so that its checkpoint no longer keeps segments. Removing
+// an unknown consumer does nothing.
+func (l *Log) RemoveConsumer(name string) error {
+	if l.isClosed.Load() {
+		return ErrClosed
+	}
+	l.ckMu.Lock()
+	defer l.ckMu.Unlock()
+	if _, ok := l.cps[name]; ok {
+		delete(l.cps, name)
+		l.ckDirty = true
+	}
+	return nil
+}
+
+// Checkpoint returns a consumer's checkpoint: every record at or below it is delivered.
+func (l *Log) Checkpoint(name string) (Position, bool) {
+	l.ckMu.Lock()
+	defer l.ckMu.Unlock()
+	p, ok := l.cps[name]
+	return p, ok
+}

@@ -579,3 +579,44 @@ func TestReplayWhileAppending(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// Consumers added while the log is open start after what is durable; removed ones stop
+// keeping segments.
+func TestAddRemoveConsumer(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(dir, Options{Consumers: []string{"a"}, SegmentBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, err := l.Append(context.Background(), []byte("one"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.AddConsumer("b"); err != nil {
+		t.Fatal(err)
+	}
+	if cp, ok := l.Checkpoint("b"); !ok || cp != p1 {
+		t.Fatalf("new consumer at %d (%v), want after the last record %d", cp, ok, p1)
+	}
+	p2, _ := l.Append(context.Background(), []byte("two"))
+	var got []string
+	if err := l.Replay("b", func(_ Position, p []byte) error { got = append(got, string(p)); return nil }); err != nil || len(got) != 1 || got[0] != "two" {
+		t.Fatalf("replay of the new consumer: %q %v", got, err)
+	}
+	if err := l.Ack("b", p2); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.RemoveConsumer("a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Ack("a", p2); !errors.Is(err, ErrUnknownConsumer) {
+		t.Fatalf("ack of a removed consumer: %v", err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Inspect(dir)
+	if err != nil || len(rep.Checkpoints) != 1 || rep.Checkpoints[0].Consumer != "b" || rep.Checkpoints[0].Position != p2 {
+		t.Fatalf("checkpoints after close: %+v %v", rep.Checkpoints, err)
+	}
+}

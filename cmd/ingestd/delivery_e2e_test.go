@@ -377,7 +377,7 @@ func TestEndToEndWalTools(t *testing.T) {
 }
 
 // diskConfig is hookConfig's world with ack: disk: a write-ahead log under dir, and the webhook
-// as the only sink.
+// and a file sink beside it, each with its own checkpoint in the log.
 func diskConfig(dir, url, grace string) string {
 	return fmt.Sprintf(`server:
   listen: "127.0.0.1:0"
@@ -387,7 +387,7 @@ func diskConfig(dir, url, grace string) string {
 tokens:
   - {name: star, token: %q, streams: ["*"]}
 streams:
-  - {id: %q, name: orders, sinks: [hook]}
+  - {id: %q, name: orders, sinks: [hook, local]}
 sinks:
   - name: hook
     type: http
@@ -395,10 +395,15 @@ sinks:
     batch: {max_events: 40, max_age: 20ms}
     buffer: {max_batches: 100000}
     retry: {initial_backoff: 20ms, max_backoff: 200ms}
-`, grace, filepath.Join(dir, "wal"), starToken, streamA, url)
+  - name: local
+    type: file
+    path: %q
+    batch: {max_events: 40, max_age: 20ms}
+    buffer: {max_batches: 100000}
+`, grace, filepath.Join(dir, "wal"), starToken, streamA, url, filepath.Join(dir, "local", "{stream}.ndjson"))
 }
 
-func atLeastOnce(t *testing.T, accepted map[string]bool, got map[string]int) {
+func atLeastOnce(t *testing.T, what string, accepted map[string]bool, got map[string]int) {
 	t.Helper()
 	missing, dup := 0, 0
 	for id := range accepted {
@@ -412,9 +417,9 @@ func atLeastOnce(t *testing.T, accepted map[string]bool, got map[string]int) {
 		}
 	}
 	if missing > 0 {
-		t.Errorf("%d of %d events answered 200 never arrived", missing, len(accepted))
+		t.Errorf("%s: %d of %d events answered 200 never arrived", what, missing, len(accepted))
 	}
-	t.Logf("%d events answered 200, all delivered; %d duplicates (delivered after the last persisted checkpoint)", len(accepted), dup)
+	t.Logf("%s: %d events answered 200, all delivered; %d duplicates (delivered after its last persisted checkpoint)", what, len(accepted), dup)
 }
 
 // TestEndToEndCrash: under ack: disk, ingestd is killed with SIGKILL while four clients send;
@@ -451,7 +456,8 @@ func TestEndToEndCrash(t *testing.T) {
 	})
 	p2.stop()
 	p2.wantExit(0, 15*time.Second)
-	atLeastOnce(t, accepted, rcv.counts())
+	atLeastOnce(t, "webhook", accepted, rcv.counts())
+	atLeastOnce(t, "file sink", accepted, fileIDs(t, filepath.Join(dir, "local", "orders.ndjson")))
 }
 
 // TestEndToEndShutdownKeepsUndelivered: a webhook too slow to take everything before the grace
@@ -505,5 +511,9 @@ func TestEndToEndShutdownKeepsUndelivered(t *testing.T) {
 	})
 	p2.stop()
 	p2.wantExit(0, 15*time.Second)
-	atLeastOnce(t, accepted, rcv.counts())
+	atLeastOnce(t, "webhook", accepted, rcv.counts())
+	// The file sink kept up: its own checkpoint passed what it delivered, so the restart sends
+	// it nothing again.
+	local := fileIDs(t, filepath.Join(dir, "local", "orders.ndjson"))
+	exactlyOnce(t, "file sink", accepted, local)
 }
