@@ -76,6 +76,7 @@ type options struct {
 	sink                       string
 	serverCPU                  int
 	pipeline                   bool
+	ack                        string
 }
 
 func main() {
@@ -93,6 +94,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Second, "per-request timeout")
 	flag.Float64Var(&o.ratio, "ratio", 0.7, "constant-rate run's rate as a fraction of the max rate")
 	flag.StringVar(&o.sink, "sink", "file", `sink of the started server: "file" (NDJSON files, fsync none: measures the disk too) or "stdout" (written to /dev/null: measures the engine alone)`)
+	flag.StringVar(&o.ack, "ack", "disk", `server.ack of the started server: "disk" (the default: every request fsync'd in the write-ahead log), "memory" or "delivered"`)
 	flag.BoolVar(&o.pipeline, "pipeline", false, "give the started server's stream the reference pipeline of BenchmarkPipeline: enrich (2 fields), mask (card detector, hash mode), two routes, one keyed sample")
 	flag.IntVar(&o.serverCPU, "server-cpu", -1, "pin the started server to this CPU with GOMAXPROCS=1 and the load generator to the other CPUs, so they do not compete; -1 = no pinning")
 	flag.Parse()
@@ -121,7 +123,7 @@ func run(o options, out io.Writer) error {
 	var srv *server
 	if o.target == "" {
 		var err error
-		if srv, err = startServer(o.bin, o.sink, o.pipeline, o.serverCPU); err != nil {
+		if srv, err = startServer(o.bin, o.sink, o.ack, o.pipeline, o.serverCPU); err != nil {
 			return err
 		}
 		defer srv.cleanup()
@@ -298,7 +300,7 @@ func streamPipeline(pipeline bool) string {
     default: [out]`
 }
 
-func startServer(bin, sink string, pipeline bool, cpu int) (*server, error) {
+func startServer(bin, sink, ack string, pipeline bool, cpu int) (*server, error) {
 	dir, err := os.MkdirTemp("", "ingestd-loadtest-")
 	if err != nil {
 		return nil, err
@@ -308,6 +310,8 @@ func startServer(bin, sink string, pipeline bool, cpu int) (*server, error) {
 	s := &server{dir: dir, token: hex.EncodeToString(secret[:]), stream: loadStream, done: make(chan struct{})}
 	cfg := fmt.Sprintf(`server:
   listen: "127.0.0.1:0"
+  ack: %s
+  wal: {dir: %q}
 tokens:
   - name: loadtest
     token: %q
@@ -316,7 +320,7 @@ streams:
   - id: %q
 %s
 sinks:
-`, s.token, loadStream, loadStream, streamPipeline(pipeline))
+`, ack, filepath.Join(dir, "wal"), s.token, loadStream, loadStream, streamPipeline(pipeline))
 	if sink == "stdout" {
 		cfg += "  - {name: out, type: stdout}\n"
 	} else {
