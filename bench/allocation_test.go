@@ -3,6 +3,8 @@
 package bench
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -68,5 +70,32 @@ func TestPipelineAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(200, send); n != 0 {
 		t.Errorf("%v allocations per request of %d events, want 0", n, w.events)
+	}
+}
+
+// TestIngestAllocsAckDisk is TestIngestAllocs for NDJSON under ack: disk, the default: the
+// request is appended to the write-ahead log (S2-compressed, group commit) and followed by a
+// pooled ticket until every sink has it.
+func TestIngestAllocsAckDisk(t *testing.T) {
+	yml := strings.Replace(fmt.Sprintf(engineYAML, 1, 64<<10), "ack: memory", fmt.Sprintf("ack: disk\n  wal: {dir: %q}", t.TempDir()), 1)
+	eng := startEngineConfig(t, []byte(yml))
+	w := ndjsonWorkload(t)
+	ctx := w.requestCtx()
+	start := discarded.Load()
+	var sent int64
+	send := func() {
+		ctx.Response.Reset()
+		eng.Handler(ctx)
+		if code := ctx.Response.StatusCode(); code != fasthttp.StatusOK {
+			t.Fatalf("status %d: %s", code, ctx.Response.Body())
+		}
+		sent += int64(w.events)
+		waitCount(t, func() int64 { return discarded.Load() - start }, sent)
+	}
+	for range 300 { // past a few checkpoints, so tickets come back to the pool
+		send()
+	}
+	if n := testing.AllocsPerRun(300, send); n != 0 {
+		t.Errorf("%v allocations per request under ack: disk, want 0", n)
 	}
 }

@@ -29,7 +29,8 @@ import (
 // whatever the sink delivered after it: at-least-once, with duplicates only after a crash or an
 // unfinished shutdown.
 type durable struct {
-	log *wal.Log
+	log     *wal.Log
+	tickets sync.Pool // *ticket, recycled once every sink has passed them
 
 	mu        sync.Mutex
 	inflight  []*ticket // by position; the head is the oldest request some sink has not finished
@@ -158,6 +159,27 @@ func parseRecord(p []byte) (walRecord, error) {
 	return r, nil
 }
 
+// ticket returns a ticket for a request at pos, held by its shard worker. Tickets of ack: disk
+// are pooled: once every sink has passed one, nothing refers to it any more.
+func (d *durable) ticket(pos wal.Position) *ticket {
+	t, _ := d.tickets.Get().(*ticket)
+	if t == nil {
+		t = &ticket{}
+	}
+	t.pos = pos
+	t.pending.Store(1)
+	return t
+}
+
+// recycle returns a finished ticket to the pool, its fields as new.
+func (d *durable) recycle(t *ticket) {
+	t.processed.Store(false)
+	t.failed.Store(false)
+	t.failure.Store("")
+	t.replay.Store(0)
+	d.tickets.Put(t)
+}
+
 // track adds a request's ticket, keeping the list in position order: appends finish in
 // about that order, so the insertion point is at or near the end.
 func (d *durable) track(t *ticket) {
@@ -203,7 +225,12 @@ func (d *durable) advance() error {
 			head = false
 		}
 	}
-	d.inflight = d.inflight[:copy(d.inflight, d.inflight[popped:])]
+	for _, t := range d.inflight[:popped] {
+		d.recycle(t)
+	}
+	n := copy(d.inflight, d.inflight[popped:])
+	clear(d.inflight[n:])
+	d.inflight = d.inflight[:n]
 	names := d.consumers
 	d.mu.Unlock()
 	var err error
@@ -290,8 +317,7 @@ func (e *Engine) replay(g *generation) (int, error) {
 				u.skip |= 1 << s // that sink has it already
 			}
 		}
-		t := newTicket(false)
-		t.pos = pos
+		t := d.ticket(pos)
 		u.ticket = t
 		d.track(t)
 		for !g.enqueue(u) {

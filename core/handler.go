@@ -190,8 +190,7 @@ func (e *Engine) ingest(ctx *fasthttp.RequestCtx, g *generation, now time.Time) 
 			e.log.Error("write-ahead log append failed", "stream", st.key, "err", err)
 			return st, e.overloaded(ctx, "the write-ahead log could not be written; retry shortly"), n
 		}
-		u.ticket = newTicket(false)
-		u.ticket.pos = pos
+		u.ticket = e.wal.ticket(pos)
 		e.wal.track(u.ticket)
 	}
 	size := len(u.body)
