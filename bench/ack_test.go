@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/valyala/fasthttp"
 
 	"github.com/ingestd/ingestd/core"
 )
@@ -38,21 +37,7 @@ func BenchmarkIngestAck(b *testing.B) {
 			b.ReportAllocs()
 			b.SetParallelism(ackParallelism)
 			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				ctx := w.requestCtx()
-				for pb.Next() {
-					p.pace()
-					ctx.Response.Reset()
-					eng.Handler(ctx)
-					if code := ctx.Response.StatusCode(); code != fasthttp.StatusOK {
-						b.Errorf("status %d: %s", code, ctx.Response.Body())
-						return
-					}
-				}
-			})
-			if b.Failed() {
-				b.FailNow()
-			}
+			drive(b, eng, w, p)
 			sent := int64(b.N) * int64(w.events)
 			waitCount(b, func() int64 { return discarded.Load() - start }, sent)
 			b.StopTimer()

@@ -25,21 +25,7 @@ func BenchmarkIngest(b *testing.B) {
 			b.SetBytes(int64(len(w.body)))
 			b.ReportAllocs()
 			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				ctx := w.requestCtx()
-				for pb.Next() {
-					ctx.Response.Reset()
-					eng.Handler(ctx)
-					// Fatal must not be called from RunParallel's goroutines.
-					if code := ctx.Response.StatusCode(); code != fasthttp.StatusOK {
-						b.Errorf("status %d: %s", code, ctx.Response.Body())
-						return
-					}
-				}
-			})
-			if b.Failed() {
-				b.FailNow()
-			}
+			drive(b, eng, &w, nil)
 			sent := int64(b.N) * int64(w.events)
 			waitCount(b, func() int64 { return discarded.Load() - start }, sent)
 			b.StopTimer()
@@ -68,6 +54,29 @@ func warmUp(b *testing.B, eng *core.Engine, w *workload, delivered int64, p *pac
 		}
 	}
 	waitCount(b, func() int64 { return discarded.Load() - start }, sent)
+}
+
+// drive sends w's request through eng from RunParallel's goroutines until b.N are answered,
+// each first waiting for room in p's window when p is not nil.
+func drive(b *testing.B, eng *core.Engine, w *workload, p *pacer) {
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := w.requestCtx()
+		for pb.Next() {
+			if p != nil {
+				p.pace()
+			}
+			ctx.Response.Reset()
+			eng.Handler(ctx)
+			// Fatal must not be called from RunParallel's goroutines.
+			if code := ctx.Response.StatusCode(); code != fasthttp.StatusOK {
+				b.Errorf("status %d: %s", code, ctx.Response.Body())
+				return
+			}
+		}
+	})
+	if b.Failed() {
+		b.FailNow()
+	}
 }
 
 // pacer keeps a closed-loop client's requests in flight under a window: when the shard workers

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/ingestd/ingestd/core"
 	"github.com/ingestd/ingestd/core/config"
 	"github.com/ingestd/ingestd/core/processor"
@@ -112,21 +110,7 @@ func BenchmarkPipeline(b *testing.B) {
 		b.SetBytes(int64(len(w.body)))
 		b.ReportAllocs()
 		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			ctx := w.requestCtx()
-			for pb.Next() {
-				p.pace()
-				ctx.Response.Reset()
-				eng.Handler(ctx)
-				if code := ctx.Response.StatusCode(); code != fasthttp.StatusOK {
-					b.Errorf("status %d: %s", code, ctx.Response.Body())
-					return
-				}
-			}
-		})
-		if b.Failed() {
-			b.FailNow()
-		}
+		drive(b, eng, w, p)
 		waitCount(b, func() int64 { return discarded.Load() - start }, int64(b.N)*delivered)
 		b.StopTimer()
 		b.ReportMetric(float64(int64(b.N)*int64(w.events))/b.Elapsed().Seconds(), "events/s")

@@ -150,25 +150,9 @@ sinks:
   - {name: a, type: memory, id: %q, batch: {max_events: 50, max_age: 20ms}}
   - {name: b, type: memory, id: %q, batch: {max_events: 50, max_age: 20ms}}
 `, server, tokens, streamA, streamB, idA, idB)
-	cfg, err := config.Parse([]byte(yml), "test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go e.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = e.Shutdown(ctx)
-	})
-	return &testEngine{Engine: e, url: "http://" + ln.Addr().String(), sa: sa, sb: sb}
+	te := startWith(t, yml)
+	te.sa, te.sb = sa, sb
+	return te
 }
 
 type reply struct {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -49,27 +48,20 @@ sinks:
 	return startWith(t, yml), mem
 }
 
+// startWith starts an engine from yml on a loopback port and shuts it down when t ends.
 func startWith(t *testing.T, yml string) *testEngine {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yml), "test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go e.Serve(ln)
+	te := serveEngine(t, cfg)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = e.Shutdown(ctx)
+		_ = te.Shutdown(ctx)
 	})
-	return &testEngine{Engine: e, url: "http://" + ln.Addr().String()}
+	return te
 }
 
 func TestRoutingInTheEngine(t *testing.T) {

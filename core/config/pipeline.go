@@ -89,7 +89,7 @@ func (l *loader) checkSteps(key string, list []Processor) []pipeline.Step {
 				seen[p.Type]++
 				name = fmt.Sprintf("%s_%d", p.Type, seen[p.Type])
 			}
-		} else if !labelName(name) {
+		} else if !processor.ValidLabel(name) {
 			l.invalid(k+".name", "must be 1 to 64 characters from a-z 0-9 _ - (it becomes a metric label)")
 		}
 		if p.Options == nil {
@@ -125,7 +125,7 @@ func (l *loader) checkRoutes(key string, list []Route, sinkList func(string, []s
 		switch {
 		case r.Name == "":
 			l.invalid(k+".name", "required; routes are named in metrics and in `ingestd process`")
-		case !labelName(r.Name):
+		case !processor.ValidLabel(r.Name):
 			l.invalid(k+".name", "must be 1 to 64 characters from a-z 0-9 _ - (it becomes a metric label)")
 		default:
 			l.unique(k+".name", r.Name, names)
@@ -185,17 +185,4 @@ func processorTypeNames() []string {
 	}
 	slices.Sort(names)
 	return names
-}
-
-// labelName reports whether s is fit for a metric label value that people type in queries.
-func labelName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }

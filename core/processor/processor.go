@@ -67,6 +67,20 @@ type Facts struct {
 	StreamID []byte
 }
 
+// ValidLabel reports whether s is fit for a metric label value that people type in queries
+// (a step's name, a filter's reason, a route's name): 1 to 64 characters from a-z 0-9 _ -.
+func ValidLabel(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // Assignment is one member of a mapping from field paths to values (enrich's `set`), in the
 // order the config file gives them. Value is the YAML value as JSON: strings, numbers, true,
 // false, null, and objects and arrays of them; ${ENV} references in strings are expanded.

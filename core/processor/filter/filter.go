@@ -31,25 +31,13 @@ func (o *Options) Compile(*processor.Env) (processor.Processor, []processor.Fiel
 			errs = append(errs, processor.FieldError{Key: "when", Msg: err.Error()})
 		}
 	}
-	if !validReason(o.Reason) {
+	if !processor.ValidLabel(o.Reason) {
 		errs = append(errs, processor.FieldError{Key: "reason", Msg: "must be 1 to 64 characters from a-z 0-9 _ - (it becomes a metric label)"})
 	}
 	if errs != nil {
 		return nil, errs
 	}
 	return &Filter{cond: cond, reason: o.Reason}, nil
-}
-
-func validReason(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // Filter is a compiled filter step; it keeps no per-event state, so it is its own State.
