@@ -6,5 +6,6 @@ package all
 import (
 	_ "github.com/ingestd/ingestd/sinks/file"   // type "file"
 	_ "github.com/ingestd/ingestd/sinks/http"   // type "http"
+	_ "github.com/ingestd/ingestd/sinks/s3"     // type "s3"
 	_ "github.com/ingestd/ingestd/sinks/stdout" // type "stdout"
 )
