@@ -63,8 +63,10 @@ type Options struct {
 	// TimeField is TimeReceivedAt or TimeTimestamp: the time that places an event in its
 	// partition.
 	TimeField string `yaml:"time_field"`
-	// Format names how objects are encoded: a key of Formats.
+	// Format names how objects are encoded: a key of Formats, or FormatParquet.
 	Format string `yaml:"format"`
+	// Parquet configures FormatParquet.
+	Parquet *ParquetOptions `yaml:"parquet"`
 	// ServerSideEncryption is "", SSEAES256 or SSEKMS.
 	ServerSideEncryption string `yaml:"server_side_encryption"`
 	// SSEKMSKeyID is the KMS key for SSEKMS; empty uses the bucket's default key.
@@ -95,6 +97,9 @@ func (o *Options) keyTemplate() string {
 	}
 	if f, ok := Formats[o.Format]; ok {
 		return DefaultKeyPrefix + f.Extension()
+	}
+	if o.Format == FormatParquet {
+		return DefaultKeyPrefix + (&parquetFormat{}).Extension()
 	}
 	return DefaultKeyPrefix
 }
@@ -130,8 +135,15 @@ func (o *Options) Validate() []sinks.FieldError {
 	if o.TimeField != TimeReceivedAt && o.TimeField != TimeTimestamp {
 		add("time_field", fmt.Sprintf("must be %q or %q, not %q", TimeReceivedAt, TimeTimestamp, o.TimeField))
 	}
-	if _, ok := Formats[o.Format]; !ok {
-		add("format", fmt.Sprintf("must be one of %s, not %q", strings.Join(formatNames(), ", "), o.Format))
+	switch _, ok := Formats[o.Format]; {
+	case o.Format == FormatParquet:
+		if _, err := newParquetFormat(o.Parquet); err != nil {
+			add("parquet", err.Error())
+		}
+	case !ok:
+		add("format", fmt.Sprintf("must be one of %s, not %q", strings.Join(append(formatNames(), FormatParquet), ", "), o.Format))
+	case o.Parquet != nil:
+		add("parquet", "only for format: "+FormatParquet)
 	}
 	switch o.ServerSideEncryption {
 	case "", SSEAES256:

@@ -95,11 +95,19 @@ func New(name string, opts *Options) (*Sink, error) {
 		return nil, fmt.Errorf("s3 sink %q: invalid options: %s", name, strings.Join(msgs, "; "))
 	}
 	key, _ := parseKey(opts.keyTemplate())
+	format := Formats[opts.Format]
+	if opts.Format == FormatParquet {
+		pf, err := newParquetFormat(opts.Parquet)
+		if err != nil {
+			return nil, fmt.Errorf("s3 sink %q: %w", name, err)
+		}
+		format = pf
+	}
 	s := &Sink{
 		name:   name,
 		opts:   *opts,
 		key:    key,
-		format: Formats[opts.Format],
+		format: format,
 		parts:  newPartitioner(opts.TimeField, key.period),
 	}
 	s.scratches.New = func() any { return new(scratch) }

@@ -1,0 +1,49 @@
+package parquet
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzParseRFC3339 holds the parser to time.Parse: the same times accepted, the same instants.
+func FuzzParseRFC3339(f *testing.F) {
+	for _, s := range []string{"2025-02-12T14:32:15Z", "2025-02-12T14:32:15.123456789+05:30",
+		"2024-02-29T23:59:59.5-11:00", "2025-02-30T00:00:00Z", "2025-02-12T14:32:15.Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseRFC3339([]byte(s))
+		want, err := time.Parse(time.RFC3339Nano, strings.ToUpper(s))
+		inRange := err == nil && !want.Before(minTime) && !want.After(maxTime) &&
+			!strings.Contains(s, ",")
+		switch {
+		case ok && (err != nil || got != want.UnixNano()):
+			t.Fatalf("%q: got %d, time.Parse %v %v", s, got, want, err)
+		case !ok && inRange && len(s) >= 20:
+			t.Fatalf("%q: rejected, time.Parse gives %v", s, want)
+		}
+	})
+}
+
+// FuzzEncode feeds arbitrary lines: Encode either fails on a line that is not an object or
+// writes a file that reads back with one row per line.
+func FuzzEncode(f *testing.F) {
+	f.Add([]byte(`{"timestamp":"2025-02-12T14:32:15Z","source":"a","event":{"amount":1,"count":"x"}}`))
+	f.Add([]byte("{}\n\n{\"event\":{\"at\":\"2025-02-12T14:32:15+05:30\"},\"event_id\":\"\\u0041\"}"))
+	s, err := NewSchema(testColumns)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var out bytes.Buffer
+		rows, err := s.Encode(&out, in)
+		if err != nil {
+			return
+		}
+		if got := readBack(t, out.Bytes()); len(got) != rows {
+			t.Fatalf("%d rows read, %d written", len(got), rows)
+		}
+	})
+}
