@@ -33,7 +33,7 @@ func TestValidate(t *testing.T) {
 		{"close brace", func(o *Options) { o.Key = "{uuid}}" }, []sinks.FieldError{fe("key", "has a '}' without its '{'")}},
 		{"leading slash", func(o *Options) { o.Key = "/{uuid}" }, []sinks.FieldError{fe("key", "must not start with '/': S3 keys have no root")}},
 		{"time field", func(o *Options) { o.TimeField = "event_time" }, []sinks.FieldError{fe("time_field", `must be "received_at" or "timestamp", not "event_time"`)}},
-		{"format", func(o *Options) { o.Format = "csv" }, []sinks.FieldError{fe("format", `must be one of ndjson, ndjson_gzip, ndjson_zstd, not "csv"`)}},
+		{"format", func(o *Options) { o.Format = "csv" }, []sinks.FieldError{fe("format", `must be one of ndjson, ndjson_gzip, ndjson_zstd, parquet, not "csv"`)}},
 		{"sse", func(o *Options) { o.ServerSideEncryption = "kms" }, []sinks.FieldError{fe("server_side_encryption", `must be empty, "AES256" or "aws:kms", not "kms"`)}},
 		{"kms key without kms", func(o *Options) { o.SSEKMSKeyID = "k1" }, []sinks.FieldError{fe("sse_kms_key_id", "needs server_side_encryption: aws:kms")}},
 		{"storage class", func(o *Options) { o.StorageClass = "COLD" }, []sinks.FieldError{fe("storage_class", `is not an S3 storage class: "COLD"`)}},
