@@ -119,7 +119,8 @@ func pairsFrom(data []byte) ([]byte, map[string]string) {
 		data = data[n:]
 		return w
 	}
-	for len(data) > 0 {
+	// At most MaxPairs pairs, repeated keys included: a longer line is refused by design.
+	for pairs := 0; len(data) > 0 && pairs < MaxPairs; pairs++ {
 		ctl := next()
 		key := word()
 		switch {
