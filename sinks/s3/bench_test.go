@@ -20,11 +20,11 @@ func benchBatch(n int) *sinks.Batch {
 	return &sinks.Batch{Stream: "orders", StreamID: "s1", Data: []byte(b.String()), Events: n}
 }
 
-// BenchmarkWriteBatch uploads 1000-event batches as ndjson_gzip to gofakes3, which stands in
+// BenchmarkWriteBatch uploads 1000-event batches in each format to gofakes3, which stands in
 // for S3 in process: its own work (parsing the request, storing the object in memory) counts in
 // the figures, so they bound the sink's cost from above.
 func BenchmarkWriteBatch(b *testing.B) {
-	for _, format := range []string{FormatNDJSONGzip, FormatNDJSON, FormatNDJSONZstd} {
+	for _, format := range []string{FormatNDJSONGzip, FormatNDJSON, FormatNDJSONZstd, FormatParquet} {
 		b.Run(format, func(b *testing.B) {
 			s := newSink(b, newFakeS3(b).URL, func(o *Options) { o.Format = format })
 			bt := benchBatch(1000)
