@@ -57,6 +57,9 @@ func (e *Engine) release(u *unit) {
 	if cap(u.body) > maxPooledBody {
 		u.body = nil
 	}
+	if cap(u.record) > maxPooledBody {
+		u.record = nil
+	}
 	u.body = u.body[:0]
 	e.units.Put(u)
 }
