@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/ingestd/ingestd/core/fieldpath"
 )
@@ -35,8 +36,8 @@ func FuzzFill(f *testing.F) {
 			if !bytes.Equal(r.Value, want[i]) {
 				t.Fatalf("record %d value %q, line %q", i, r.Value, want[i])
 			}
-			if !json.Valid(r.Value) {
-				continue // the engine hands only valid JSON lines; nothing more to compare
+			if !json.Valid(r.Value) || !utf8.Valid(r.Value) {
+				continue // the engine hands only valid JSON in valid UTF-8; nothing more to compare
 			}
 			v, ok := fieldpath.Lookup(r.Value, s.key)
 			if ok && v.Kind == fieldpath.String {

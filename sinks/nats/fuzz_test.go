@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzAppendID: whatever event a batch holds, its Nats-Msg-Id is non-empty, a valid header value
@@ -20,8 +21,8 @@ func FuzzAppendID(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var obj map[string]any
-		if json.Unmarshal(line, &obj) != nil || bytes.ContainsAny(line, "\n") {
-			return // the engine hands over valid single-line objects only
+		if json.Unmarshal(line, &obj) != nil || bytes.ContainsAny(line, "\n") || !utf8.Valid(line) {
+			return // the engine hands over valid single-line objects in valid UTF-8 only
 		}
 		id := s.appendID(nil, "s1", line)
 		if len(id) == 0 || !headerSafe(id) {
