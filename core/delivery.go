@@ -173,6 +173,9 @@ func (sr *sinkRunner) write(b *sinks.Batch) string {
 		kind, least := sinks.Classify(err)
 		switch kind {
 		case sinks.Permanent:
+			if lines := sinks.Refused(err); len(lines) > 0 && len(lines) < b.Events {
+				return sr.deadLetterLines(b, lines, err)
+			}
 			return sr.deadLetter(b, err)
 		case sinks.TooLarge:
 			if b.Events > 1 {
@@ -230,6 +233,27 @@ func (sr *sinkRunner) deadLetter(b *sinks.Batch, reason error) string {
 	sr.met.deadLettered.Add(float64(b.Events))
 	sr.e.log.Error("batch refused by the sink; kept in the dead-letter queue", "sink", sr.name, "stream", b.Stream, "events", b.Events, "dir", sr.dlq.dir, "err", reason)
 	return why + " (kept in its dead-letter queue)"
+}
+
+// deadLetterLines counts a batch the sink took but for the given lines as delivered, and sends
+// those lines to the dead-letter queue.
+func (sr *sinkRunner) deadLetterLines(b *sinks.Batch, lines []int, reason error) string {
+	h := sr.free.Get().(*batch)
+	h.Stream, h.StreamID, h.ReceivedAt = b.Stream, b.StreamID, b.ReceivedAt
+	h.Data, h.Events = h.Data[:0], 0
+	i, next := 0, 0
+	for line := range bytes.Lines(b.Data) {
+		if next < len(lines) && lines[next] == i {
+			h.Data = append(h.Data, line...)
+			h.Events++
+			next++
+		}
+		i++
+	}
+	sr.met.delivered.Add(float64(b.Events - h.Events))
+	why := sr.deadLetter(&h.Batch, reason)
+	sr.recycle(h)
+	return why
 }
 
 // jitter returns a random duration in [d/2, d], so that sinks failing together do not retry in

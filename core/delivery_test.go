@@ -320,3 +320,38 @@ sinks:
 	close(slow.gate)
 	slow.waitLines(t, 3) // accepted, so delivered once the sink recovers
 }
+
+// A sink that takes a batch but refuses some of its lines for good: only those lines go to the
+// dead-letter queue.
+func TestRefusedLinesAreDeadLettered(t *testing.T) {
+	id, _ := newScript(t, func(_ int, b *sinks.Batch) error {
+		var refused []int
+		for i, l := range strings.SplitAfter(strings.TrimSuffix(string(b.Data), "\n"), "\n") {
+			if strings.Contains(l, `"bad"`) {
+				refused = append(refused, i)
+			}
+		}
+		if refused != nil {
+			return sinks.RefusedLines(errors.New("mapper_parsing_exception on tag"), refused)
+		}
+		return nil
+	})
+	dir := t.TempDir()
+	te, _ := scriptEngine(t, id, fmt.Sprintf(", dead_letter: {dir: %q}", dir))
+	te.post(t, "POST", IngestPath, headers(starToken, "s", "application/x-ndjson"), numbered(10, func(i int) bool { return i == 2 || i == 7 }))
+	deadline := time.Now().Add(5 * time.Second)
+	for testutil.ToFloat64(te.met.deadLetter.WithLabelValues("dest")) < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	data, err := os.ReadFile(deadLetterFile(dir, "dest", time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(recs) != 2 || !strings.Contains(recs[0], `"n":2`) || !strings.Contains(recs[1], `"n":7`) || !strings.Contains(recs[0], "mapper_parsing_exception") {
+		t.Fatalf("dead letters %q, want events 2 and 7", recs)
+	}
+	if got := testutil.ToFloat64(te.met.delivered.WithLabelValues("dest")); got != 8 {
+		t.Fatalf("delivered %v, want the 8 events the sink took", got)
+	}
+}

@@ -40,6 +40,9 @@ type Error struct {
 	Kind Kind
 	Wait time.Duration // Backoff: the least time to wait; 0 lets the engine choose
 	Err  error
+	// Lines, for Permanent, are the batch's lines (0-based) the destination refused while it
+	// took all the others: only they go to the dead-letter queue. Empty means the whole batch.
+	Lines []int
 }
 
 func (e *Error) Error() string {
@@ -53,6 +56,13 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // PermanentError marks err as one that retrying cannot fix.
 func PermanentError(err error) error { return &Error{Kind: Permanent, Err: err} }
+
+// RefusedLines reports that the destination took every line of the batch but these (0-based,
+// ascending), which it refused for good for the reason err: the engine counts the others as
+// delivered and dead-letters only these.
+func RefusedLines(err error, lines []int) error {
+	return &Error{Kind: Permanent, Err: err, Lines: lines}
+}
 
 // BackoffError marks err as a request to slow down for at least wait.
 func BackoffError(err error, wait time.Duration) error {
@@ -70,4 +80,13 @@ func Classify(err error) (Kind, time.Duration) {
 		return e.Kind, e.Wait
 	}
 	return Retryable, 0
+}
+
+// Refused returns the lines of a RefusedLines error, or nil for any other error.
+func Refused(err error) []int {
+	var e *Error
+	if errors.As(err, &e) && e.Kind == Permanent {
+		return e.Lines
+	}
+	return nil
 }

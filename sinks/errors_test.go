@@ -33,3 +33,16 @@ func TestClassify(t *testing.T) {
 		t.Errorf("message %q", got)
 	}
 }
+
+func TestRefusedLines(t *testing.T) {
+	err := fmt.Errorf("es: %w", RefusedLines(errors.New("mapping"), []int{1, 4}))
+	if kind, _ := Classify(err); kind != Permanent {
+		t.Fatalf("kind %v", kind)
+	}
+	if got := Refused(err); len(got) != 2 || got[0] != 1 || got[1] != 4 {
+		t.Fatalf("Refused = %v", got)
+	}
+	if Refused(PermanentError(errors.New("x"))) != nil || Refused(errors.New("x")) != nil {
+		t.Fatal("Refused of a whole-batch or unclassified error is not nil")
+	}
+}
