@@ -9,7 +9,7 @@ FUZZTIME ?= 20000x
 # Minimizing each new interesting input is capped, so that a run's length stays predictable.
 FUZZMINTIME ?= 1s
 
-.PHONY: run build test vet fmt-check unit fuzz bench bench-compare loadtest clean
+.PHONY: run build test deps vet fmt-check unit fuzz bench bench-compare loadtest clean
 
 run:
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/ingestd serve
@@ -20,7 +20,11 @@ build:
 # The whole suite as CI runs it: format, vet, unit + integration + end-to-end tests under the
 # race detector, the allocation tests (which need a build without -race), and each fuzz target
 # for a few seconds.
-test: fmt-check vet unit fuzz
+test: deps fmt-check vet unit fuzz
+
+# The real servers of the integration tests (rsyslog, VictoriaLogs), installed when missing.
+deps:
+	bash .ci/test-deps
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -29,9 +33,12 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# Integration tests find rsyslogd on PATH (Debian puts it in /usr/sbin) and VictoriaLogs here.
+TEST_ENV := PATH="/usr/sbin:$$PATH" VICTORIA_LOGS_BIN="$(CURDIR)/bin/tools/victoria-logs"
+
 unit:
-	$(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -run 'Alloc' ./...
+	$(TEST_ENV) $(GO) test -race -count=1 ./...
+	$(TEST_ENV) $(GO) test -count=1 -run 'Alloc' ./...
 
 fuzz:
 	$(GO) test ./core/decode -run '^$$' -fuzz '^FuzzScan$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
@@ -54,6 +61,7 @@ fuzz:
 	$(GO) test ./sinks/parquet -run '^$$' -fuzz '^FuzzEncode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
 	$(GO) test ./sinks/kafka -run '^$$' -fuzz '^FuzzFill$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
 	$(GO) test ./sinks/nats -run '^$$' -fuzz '^FuzzAppendID$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
+	$(GO) test ./sinks/elasticsearch -run '^$$' -fuzz '^FuzzParseAnswer$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
 
 bench:
 	$(GO) test ./bench -run '^$$' -bench . -benchmem

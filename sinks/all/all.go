@@ -4,10 +4,11 @@
 package all
 
 import (
-	_ "github.com/ingestd/ingestd/sinks/file"   // type "file"
-	_ "github.com/ingestd/ingestd/sinks/http"   // type "http"
-	_ "github.com/ingestd/ingestd/sinks/kafka"  // type "kafka"
-	_ "github.com/ingestd/ingestd/sinks/nats"   // type "nats"
-	_ "github.com/ingestd/ingestd/sinks/s3"     // type "s3"
-	_ "github.com/ingestd/ingestd/sinks/stdout" // type "stdout"
+	_ "github.com/ingestd/ingestd/sinks/elasticsearch" // type "elasticsearch"
+	_ "github.com/ingestd/ingestd/sinks/file"          // type "file"
+	_ "github.com/ingestd/ingestd/sinks/http"          // type "http"
+	_ "github.com/ingestd/ingestd/sinks/kafka"         // type "kafka"
+	_ "github.com/ingestd/ingestd/sinks/nats"          // type "nats"
+	_ "github.com/ingestd/ingestd/sinks/s3"            // type "s3"
+	_ "github.com/ingestd/ingestd/sinks/stdout"        // type "stdout"
 )

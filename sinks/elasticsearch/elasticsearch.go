@@ -1,0 +1,483 @@
+// Package elasticsearch is the "elasticsearch" sink: it writes batches to Elasticsearch,
+// OpenSearch or anything speaking their bulk API (VictoriaLogs at /insert/elasticsearch/_bulk).
+//
+// Each batch is one bulk request: per event an action line (index or create, with _index from
+// the index template and an optional _id) and the event. The answer is read per item: items
+// refused for load (429, 5xx) are sent again alone, up to maxRounds times with a short pause;
+// items refused for good (other 4xx, such as mapping errors) are reported with
+// sinks.RefusedLines so the engine dead-letters just them. When load refusals outlast the
+// rounds the batch fails as retryable and the engine sends all of it again: set id_field so
+// that re-sent events replace (index) or are skipped as existing (create) rather than
+// duplicated. Requests go to the urls in turn.
+package elasticsearch
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/ingestd/ingestd/core/fieldpath"
+	"github.com/ingestd/ingestd/sinks"
+)
+
+// Concurrency is how many batches one sink sends at once.
+const Concurrency = 4
+
+const (
+	// maxRounds is how many times items refused for load are sent again within WriteBatch.
+	maxRounds = 3
+	// firstPause is the pause before the first re-send; it doubles each round.
+	firstPause = 100 * time.Millisecond
+	// answerMax bounds a bulk response read into memory (about 100 bytes per item).
+	answerMax = 64 << 20
+	// excerptMax bounds how much of a refused request's body goes into an error.
+	excerptMax = 512
+	// reasonsMax is how many refused items' reasons an error names.
+	reasonsMax    = 5
+	maxRetryAfter = time.Hour
+)
+
+func init() {
+	sinks.MustRegister(sinks.Registration{
+		Type:        "elasticsearch",
+		Concurrency: Concurrency,
+		NewOptions:  func() sinks.Options { return NewOptions() },
+		New: func(name string, o sinks.Options) (sinks.Sink, error) {
+			opts, ok := o.(*Options)
+			if !ok {
+				return nil, fmt.Errorf("elasticsearch sink %q: options are %T, not *elasticsearch.Options", name, o)
+			}
+			s, err := New(name, opts)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		},
+	})
+}
+
+// Sink writes batches with the bulk API. WriteBatch may run on up to Concurrency goroutines.
+type Sink struct {
+	name     string
+	urls     []*url.URL // each with the bulk path and query in place; shared read-only
+	next     atomic.Uint32
+	index    []part
+	hasDate  bool
+	action   string
+	idField  *fieldpath.Path
+	gzip     bool
+	header   http.Header // shared read-only
+	timeout  time.Duration
+	tlsOpts  *TLS
+	secrets  []string
+	pause    time.Duration // firstPause; tests shorten it
+	tr       *http.Transport
+	gzips    sync.Pool // *gzip.Writer
+	payloads sync.Pool // *payload
+	scratch  sync.Pool // *work
+}
+
+// work is one WriteBatch's reusable state.
+type work struct {
+	events  [][]byte
+	pending []int // the lines to send in this round
+	retry   []int
+	refused []int
+	raw     []byte // the bulk body before compression
+	answer  []byte
+	parsed  bulkAnswer
+}
+
+// New returns a sink named name; it fails when opts do not validate. It does no I/O.
+func New(name string, opts *Options) (*Sink, error) {
+	if errs := opts.Validate(); len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.Key + ": " + e.Msg
+		}
+		return nil, fmt.Errorf("elasticsearch sink %q: invalid options: %s", name, strings.Join(msgs, "; "))
+	}
+	s := &Sink{
+		name:    name,
+		action:  opts.Action,
+		gzip:    opts.Compression == CompressionGzip,
+		header:  http.Header{"User-Agent": {"ingestd"}, "Content-Type": {"application/x-ndjson"}},
+		timeout: opts.Timeout,
+		tlsOpts: opts.TLS,
+		pause:   firstPause,
+	}
+	s.index, _ = parseIndex(opts.Index)
+	for _, p := range s.index {
+		s.hasDate = s.hasDate || p.kind == partDate
+	}
+	if opts.IDField != "" {
+		s.idField, _ = fieldpath.Parse(opts.IDField)
+	}
+	q := url.Values{}
+	for k, v := range opts.Query {
+		q.Set(k, v)
+	}
+	for _, raw := range opts.URLs {
+		u, _ := parseURL(raw)
+		if u.User != nil && opts.Auth == nil {
+			pw, _ := u.User.Password()
+			s.setAuth("Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw)))
+			s.secrets = append(s.secrets, pw)
+		}
+		u.User = nil // out of every message
+		u.Path = opts.Path
+		u.RawQuery = q.Encode()
+		s.urls = append(s.urls, u)
+	}
+	if s.gzip {
+		s.header.Set("Content-Encoding", "gzip")
+	}
+	for k, v := range opts.Headers {
+		s.header.Set(k, v)
+		s.secrets = append(s.secrets, v) // header values may be credentials
+	}
+	if a := opts.Auth; a != nil {
+		switch {
+		case a.Basic != nil:
+			s.setAuth("Basic " + base64.StdEncoding.EncodeToString([]byte(a.Basic.User+":"+a.Basic.Password)))
+			s.secrets = append(s.secrets, a.Basic.Password)
+		case a.APIKey != "":
+			s.setAuth("ApiKey " + a.APIKey)
+		default:
+			s.setAuth("Bearer " + a.Bearer)
+		}
+	}
+	s.gzips.New = func() any {
+		zw, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression)
+		return zw
+	}
+	s.payloads.New = func() any { return &payload{s: s} }
+	s.scratch.New = func() any { return new(work) }
+	return s, nil
+}
+
+func (s *Sink) setAuth(v string) {
+	s.header.Set("Authorization", v)
+	s.secrets = append(s.secrets, v, v[strings.IndexByte(v, ' ')+1:])
+}
+
+// Connect builds the transport, reading the TLS files; it does not contact the cluster.
+func (s *Sink) Connect(context.Context) error {
+	cfg, err := s.tlsOpts.config()
+	if err != nil {
+		return fmt.Errorf("elasticsearch sink %q: tls: %w", s.name, err)
+	}
+	tr := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: s.timeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     cfg,
+		TLSHandshakeTimeout: min(s.timeout, 10*time.Second),
+		ForceAttemptHTTP2:   true,
+		MaxIdleConns:        Concurrency * len(s.urls),
+		MaxIdleConnsPerHost: Concurrency,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	if s.tr != nil {
+		s.tr.CloseIdleConnections()
+	}
+	s.tr = tr
+	return nil
+}
+
+// Close drops idle connections; a later batch dials again.
+func (s *Sink) Close(context.Context) error {
+	if s.tr != nil {
+		s.tr.CloseIdleConnections()
+	}
+	return nil
+}
+
+// WriteBatch sends b as one bulk request, then sends again alone the items refused for load.
+// Its error is classified for the engine (see the package doc).
+func (s *Sink) WriteBatch(ctx context.Context, b *sinks.Batch) error {
+	if len(b.Data) == 0 {
+		return nil
+	}
+	if s.tr == nil {
+		return fmt.Errorf("elasticsearch sink %q: WriteBatch before Connect", s.name)
+	}
+	w := s.scratch.Get().(*work)
+	defer s.scratch.Put(w)
+	w.events = splitLines(w.events[:0], b.Data)
+	w.pending = w.pending[:0]
+	for i := range w.events {
+		w.pending = append(w.pending, i)
+	}
+	w.refused = w.refused[:0]
+	var fallback string
+	if s.hasDate {
+		fallback = dayOf(b.ReceivedAt)
+	}
+	var reasons []string
+	pause := s.pause
+	for round := 0; ; round++ {
+		w.raw = s.appendBulk(w.raw[:0], w.events, w.pending, b.Stream, b.StreamID, fallback)
+		if err := s.post(ctx, w); err != nil {
+			return err
+		}
+		w.retry = w.retry[:0]
+		lastTransient := ""
+		if w.parsed.Errors {
+			if len(w.parsed.Items) != len(w.pending) {
+				return fmt.Errorf("elasticsearch sink %q: bulk response has %d items for %d events", s.name, len(w.parsed.Items), len(w.pending))
+			}
+			for i := range w.parsed.Items {
+				r := w.parsed.Items[i].result()
+				line := w.pending[i]
+				switch {
+				case r == nil:
+					return fmt.Errorf("elasticsearch sink %q: bulk response item %d has no %q result", s.name, i, s.action)
+				case r.Status >= 200 && r.Status < 300, r.Status == http.StatusConflict:
+					// 409: a create of an _id that exists, so an earlier try delivered it.
+				case r.Status == http.StatusTooManyRequests || r.Status >= 500:
+					w.retry = append(w.retry, line)
+					lastTransient = fmt.Sprintf("status %d: %s", r.Status, reason(r.Error))
+				default:
+					w.refused = append(w.refused, line)
+					if len(reasons) < reasonsMax {
+						reasons = append(reasons, fmt.Sprintf("line %d: status %d: %s", line, r.Status, reason(r.Error)))
+					}
+				}
+			}
+		}
+		if len(w.retry) == 0 {
+			break
+		}
+		if round == maxRounds {
+			return fmt.Errorf("elasticsearch sink %q: %d of %d events still refused for load after %d re-sends (last: %s)",
+				s.name, len(w.retry), len(w.events), maxRounds, lastTransient)
+		}
+		w.pending, w.retry = w.retry, w.pending
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		pause *= 2
+	}
+	if len(w.refused) == 0 {
+		return nil
+	}
+	lines := sortedCopy(w.refused)
+	msg := fmt.Sprintf("elasticsearch sink %q: %d of %d events refused: %s", s.name, len(lines), len(w.events), strings.Join(reasons, "; "))
+	if len(lines) > len(reasons) {
+		msg += fmt.Sprintf("; and %d more", len(lines)-len(reasons))
+	}
+	return sinksRefused(msg, lines)
+}
+
+// post sends w.raw to the next url and leaves a 2xx answer parsed in w.parsed; any other
+// outcome is returned as a classified error.
+func (s *Sink) post(ctx context.Context, w *work) error {
+	u := s.urls[int(s.next.Add(1)-1)%len(s.urls)]
+	target := u.Host + u.Path
+	p := s.take()
+	s.encode(p, w.raw)
+	reqCtx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	req := (&http.Request{
+		Method:        http.MethodPost,
+		URL:           u,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        s.header,
+		Body:          p.reader(),
+		GetBody:       func() (io.ReadCloser, error) { return p.reader(), nil },
+		ContentLength: int64(len(p.body)),
+	}).WithContext(reqCtx)
+	resp, err := s.tr.RoundTrip(req) // closes the body, which drops its hold on p
+	p.release()
+	if err != nil {
+		if ctx.Err() == nil && reqCtx.Err() != nil {
+			err = fmt.Errorf("no answer within the %v timeout: %w", s.timeout, err)
+		}
+		return fmt.Errorf("elasticsearch sink %q: POST %s: %w", s.name, target, err)
+	}
+	defer resp.Body.Close()
+	code := resp.StatusCode
+	if code >= 200 && code < 300 {
+		w.answer, err = readAll(w.answer[:0], resp.Body, answerMax)
+		if err == nil {
+			err = parseAnswer(w.answer, &w.parsed)
+		}
+		if err != nil {
+			return fmt.Errorf("elasticsearch sink %q: POST %s: %w", s.name, target, err)
+		}
+		return nil
+	}
+	excerpt, _ := readAll(nil, resp.Body, excerptMax+1)
+	msg := fmt.Sprintf("elasticsearch sink %q: POST %s: %s", s.name, target, resp.Status)
+	if len(excerpt) > 0 {
+		msg += ": " + s.mask(clip(string(excerpt), excerptMax))
+	}
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10) // so the connection can be reused
+	err = errors.New(msg)
+	switch {
+	case code == http.StatusRequestEntityTooLarge:
+		return sinks.TooLargeError(err)
+	case code == http.StatusTooManyRequests:
+		wait, _ := retryAfter(resp.Header.Get("Retry-After"))
+		return sinks.BackoffError(err, wait)
+	case code == http.StatusServiceUnavailable:
+		if wait, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
+			return sinks.BackoffError(err, wait)
+		}
+		return err
+	case code == http.StatusRequestTimeout || code >= 500:
+		return err
+	case code >= 300:
+		return sinks.PermanentError(err) // 401, 403, a bad request: sending again cannot help
+	}
+	return err
+}
+
+// mask hides configured secrets a server may echo back.
+func (s *Sink) mask(msg string) string {
+	for _, sec := range s.secrets {
+		if len(sec) >= 4 {
+			msg = strings.ReplaceAll(msg, sec, "***")
+		}
+	}
+	return msg
+}
+
+// readAll appends r's content to dst, up to limit bytes; more is an error.
+func readAll(dst []byte, r io.Reader, limit int) ([]byte, error) {
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, err := r.Read(dst[len(dst):min(cap(dst), limit+1)])
+		dst = dst[:len(dst)+n]
+		if len(dst) > limit {
+			return dst[:limit], fmt.Errorf("response longer than %d bytes", limit)
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+}
+
+// retryAfter parses a Retry-After value (seconds or an HTTP date) into a capped wait.
+func retryAfter(v string) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	var secs int64
+	digits := true
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			digits = false
+			break
+		}
+		if secs < int64(maxRetryAfter/time.Second) {
+			secs = secs*10 + int64(v[i]-'0')
+		}
+	}
+	if digits {
+		return min(time.Duration(secs)*time.Second, maxRetryAfter), true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return min(max(time.Until(t), 0), maxRetryAfter), true
+}
+
+func sortedCopy(lines []int) []int {
+	out := append([]int(nil), lines...)
+	// Lines were appended round by round, so later rounds may hold smaller ones.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j-1] > out[j]; j-- {
+			out[j-1], out[j] = out[j], out[j-1]
+		}
+	}
+	return out
+}
+
+func sinksRefused(msg string, lines []int) error {
+	return sinks.RefusedLines(errors.New(msg), lines)
+}
+
+// payload is one request body. The transport may still read it after RoundTrip returns, so it
+// goes back to the pool only when WriteBatch and every body reader have let go of it.
+type payload struct {
+	s    *Sink
+	body []byte
+	gz   bytes.Buffer
+	refs atomic.Int32
+}
+
+func (s *Sink) take() *payload {
+	p := s.payloads.Get().(*payload)
+	p.refs.Store(1)
+	return p
+}
+
+func (p *payload) reader() io.ReadCloser {
+	p.refs.Add(1)
+	return &bodyReader{p: p, r: bytes.NewReader(p.body)}
+}
+
+func (p *payload) release() {
+	if p.refs.Add(-1) == 0 {
+		p.s.payloads.Put(p)
+	}
+}
+
+type bodyReader struct {
+	p      *payload
+	r      *bytes.Reader
+	closed atomic.Bool
+}
+
+func (b *bodyReader) Read(buf []byte) (int, error) {
+	if b.closed.Load() {
+		return 0, errors.New("elasticsearch sink: read of a closed request body")
+	}
+	return b.r.Read(buf)
+}
+
+func (b *bodyReader) Close() error {
+	if b.closed.CompareAndSwap(false, true) {
+		b.p.release()
+	}
+	return nil
+}
+
+// encode fills p.body with raw, gzipped when configured.
+func (s *Sink) encode(p *payload, raw []byte) {
+	if !s.gzip {
+		p.body = append(p.body[:0], raw...)
+		return
+	}
+	p.gz.Reset()
+	zw := s.gzips.Get().(*gzip.Writer)
+	zw.Reset(&p.gz)
+	_, _ = zw.Write(raw) // writes to a bytes.Buffer cannot fail
+	_ = zw.Close()
+	s.gzips.Put(zw)
+	p.body = p.gz.Bytes()
+}

@@ -1,0 +1,249 @@
+package elasticsearch
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ingestd/ingestd/core/fieldpath"
+	"github.com/ingestd/ingestd/sinks"
+)
+
+// Defaults of the options a config may leave out.
+const (
+	DefaultIndex       = "logs-{stream}-{date}"
+	DefaultAction      = ActionIndex
+	DefaultPath        = "/_bulk"
+	DefaultCompression = CompressionNone
+	DefaultTimeout     = 30 * time.Second
+)
+
+// Values of the action option.
+const (
+	ActionIndex  = "index"  // create or replace the document
+	ActionCreate = "create" // create only; the one data streams accept
+)
+
+// Values of the compression option.
+const (
+	CompressionNone = "none"
+	CompressionGzip = "gzip"
+)
+
+// Options is the elasticsearch sink's config block.
+type Options struct {
+	// URLs are the cluster's nodes (http or https, no path); requests go to them in turn.
+	URLs []string `yaml:"urls"`
+	// Index names each event's index. {stream} and {stream_id} are the batch's stream key and
+	// id, {date} the UTC day of the event's received_at as 2006.01.02.
+	Index string `yaml:"index"`
+	// Action is ActionIndex or ActionCreate.
+	Action string `yaml:"action"`
+	// IDField is a dotted path whose value becomes the document _id, which makes a re-sent
+	// batch overwrite (index) or skip (create) what already arrived instead of duplicating it.
+	IDField string `yaml:"id_field"`
+	// Path is the bulk endpoint's path on every url.
+	Path string `yaml:"path"`
+	// Query holds extra URL query parameters, such as VictoriaLogs' _msg_field.
+	Query map[string]string `yaml:"query"`
+	// Headers are added to every request, except the ones that frame the body.
+	Headers map[string]string `yaml:"headers"`
+	// Compression is CompressionNone or CompressionGzip.
+	Compression string `yaml:"compression"`
+	// Auth sets the Authorization header.
+	Auth *Auth `yaml:"auth"`
+	// TLS configures https connections.
+	TLS *TLS `yaml:"tls"`
+	// Timeout bounds each request, from dialling to reading the answer.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Auth is exactly one way to authenticate.
+type Auth struct {
+	Basic  *BasicAuth `yaml:"basic"`
+	APIKey string     `yaml:"api_key"` // sent as "Authorization: ApiKey <key>" (the encoded id:key)
+	Bearer string     `yaml:"bearer"`  // sent as "Authorization: Bearer <token>"
+}
+
+// BasicAuth is HTTP basic authentication.
+type BasicAuth struct {
+	User     string `yaml:"user"`
+	Password string `yaml:"password"`
+}
+
+// TLS configures https connections.
+type TLS struct {
+	CAFile             string `yaml:"ca_file"`   // PEM CAs trusted instead of the system's
+	CertFile           string `yaml:"cert_file"` // PEM client certificate, for mutual TLS
+	KeyFile            string `yaml:"key_file"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"` // for tests only
+}
+
+// NewOptions returns the options with every default in place, ready for YAML decoding.
+func NewOptions() *Options {
+	return &Options{
+		Index:       DefaultIndex,
+		Action:      DefaultAction,
+		Path:        DefaultPath,
+		Compression: DefaultCompression,
+		Timeout:     DefaultTimeout,
+	}
+}
+
+var reservedHeaders = []string{"Connection", "Content-Encoding", "Content-Length", "Content-Type", "Transfer-Encoding", "Host"}
+
+// Validate reports every invalid option, keyed by its YAML path. Messages never repeat a
+// secret.
+func (o *Options) Validate() []sinks.FieldError {
+	var errs []sinks.FieldError
+	add := func(key, msg string) { errs = append(errs, sinks.FieldError{Key: key, Msg: msg}) }
+
+	if len(o.URLs) == 0 {
+		add("urls", "is required: at least one http(s)://host:port")
+	}
+	https := false
+	for i, s := range o.URLs {
+		u, err := parseURL(s)
+		if err != nil {
+			add(fmt.Sprintf("urls[%d]", i), err.Error())
+			continue
+		}
+		https = https || u.Scheme == "https"
+	}
+	if _, err := parseIndex(o.Index); err != nil {
+		add("index", err.Error())
+	}
+	if o.Action != ActionIndex && o.Action != ActionCreate {
+		add("action", fmt.Sprintf("must be %q or %q, not %q", ActionIndex, ActionCreate, o.Action))
+	}
+	if o.IDField != "" {
+		if _, err := fieldpath.Parse(o.IDField); err != nil {
+			add("id_field", err.Error())
+		}
+	}
+	if o.Compression != CompressionNone && o.Compression != CompressionGzip {
+		add("compression", fmt.Sprintf("must be %q or %q, not %q", CompressionNone, CompressionGzip, o.Compression))
+	}
+	if !strings.HasPrefix(o.Path, "/") || strings.ContainsAny(o.Path, "?#") {
+		add("path", fmt.Sprintf("must start with / and hold no query, such as %q; got %q", DefaultPath, o.Path))
+	}
+	for k := range o.Query {
+		if k == "" {
+			add("query", "has an empty parameter name")
+		}
+	}
+	names := slices.Sorted(func(yield func(string) bool) {
+		for k := range o.Headers {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	for _, name := range names {
+		canon := http.CanonicalHeaderKey(name)
+		switch {
+		case !validToken(name):
+			add("headers."+name, "is not a valid header name")
+		case slices.Contains(reservedHeaders, canon):
+			add("headers."+name, "is set by the sink itself; remove it")
+		case canon == "Authorization" && o.Auth != nil:
+			add("headers."+name, "conflicts with auth; set one of them")
+		case strings.ContainsFunc(o.Headers[name], func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }):
+			add("headers."+name, "has a control character in its value")
+		}
+	}
+	if a := o.Auth; a != nil {
+		n := 0
+		for _, set := range []bool{a.Basic != nil, a.APIKey != "", a.Bearer != ""} {
+			if set {
+				n++
+			}
+		}
+		switch {
+		case n != 1:
+			add("auth", "needs exactly one of basic: {user, password}, api_key or bearer")
+		case a.Basic != nil && (a.Basic.User == "" || strings.Contains(a.Basic.User, ":")):
+			add("auth.basic.user", "is required and must not contain ':'")
+		}
+	}
+	if t := o.TLS; t != nil {
+		if !https && len(o.URLs) > 0 {
+			add("tls", "applies only to https urls")
+		}
+		if (t.CertFile == "") != (t.KeyFile == "") {
+			add("tls", "cert_file and key_file go together")
+		}
+		if _, err := t.config(); err != nil {
+			add("tls", err.Error())
+		}
+	}
+	if o.Timeout <= 0 {
+		add("timeout", fmt.Sprintf("must be positive, such as %v; got %v", DefaultTimeout, o.Timeout))
+	}
+	return errs
+}
+
+// parseURL checks one url. Its errors do not quote it: it may hold credentials.
+func parseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, errors.New("is not a valid URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, errors.New("must start with http:// or https://")
+	}
+	if u.Host == "" {
+		return nil, errors.New("has no host")
+	}
+	if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
+		return nil, errors.New("must hold no path or query: set path and query instead")
+	}
+	return u, nil
+}
+
+// config builds the client TLS settings, reading the files.
+func (t *TLS) config() (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t == nil {
+		return cfg, nil
+	}
+	cfg.InsecureSkipVerify = t.InsecureSkipVerify
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file: %s holds no PEM certificate", t.CAFile)
+		}
+	}
+	if t.CertFile != "" && t.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("cert_file/key_file: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
