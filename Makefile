@@ -62,6 +62,7 @@ fuzz:
 	$(GO) test ./sinks/kafka -run '^$$' -fuzz '^FuzzFill$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
 	$(GO) test ./sinks/nats -run '^$$' -fuzz '^FuzzAppendID$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
 	$(GO) test ./sinks/elasticsearch -run '^$$' -fuzz '^FuzzParseAnswer$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
+	$(GO) test ./sinks/syslog -run '^$$' -fuzz '^FuzzEncode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
 
 bench:
 	$(GO) test ./bench -run '^$$' -bench . -benchmem

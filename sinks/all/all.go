@@ -11,4 +11,5 @@ import (
 	_ "github.com/ingestd/ingestd/sinks/nats"          // type "nats"
 	_ "github.com/ingestd/ingestd/sinks/s3"            // type "s3"
 	_ "github.com/ingestd/ingestd/sinks/stdout"        // type "stdout"
+	_ "github.com/ingestd/ingestd/sinks/syslog"        // type "syslog"
 )
