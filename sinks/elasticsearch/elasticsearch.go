@@ -30,6 +30,7 @@ import (
 
 	"github.com/ingestd/ingestd/core/fieldpath"
 	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/sinks/internal/httpanswer"
 )
 
 // Concurrency is how many batches one sink sends at once.
@@ -45,8 +46,7 @@ const (
 	// excerptMax bounds how much of a refused request's body goes into an error.
 	excerptMax = 512
 	// reasonsMax is how many refused items' reasons an error names.
-	reasonsMax    = 5
-	maxRetryAfter = time.Hour
+	reasonsMax = 5
 )
 
 func init() {
@@ -329,24 +329,7 @@ func (s *Sink) post(ctx context.Context, w *work) error {
 		msg += ": " + s.mask(clip(string(excerpt), excerptMax))
 	}
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10) // so the connection can be reused
-	err = errors.New(msg)
-	switch {
-	case code == http.StatusRequestEntityTooLarge:
-		return sinks.TooLargeError(err)
-	case code == http.StatusTooManyRequests:
-		wait, _ := retryAfter(resp.Header.Get("Retry-After"))
-		return sinks.BackoffError(err, wait)
-	case code == http.StatusServiceUnavailable:
-		if wait, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
-			return sinks.BackoffError(err, wait)
-		}
-		return err
-	case code == http.StatusRequestTimeout || code >= 500:
-		return err
-	case code >= 300:
-		return sinks.PermanentError(err) // 401, 403, a bad request: sending again cannot help
-	}
-	return err
+	return httpanswer.Classify(code, resp.Header.Get("Retry-After"), time.Now(), errors.New(msg))
 }
 
 // mask hides configured secrets a server may echo back.
@@ -377,33 +360,6 @@ func readAll(dst []byte, r io.Reader, limit int) ([]byte, error) {
 			return dst, err
 		}
 	}
-}
-
-// retryAfter parses a Retry-After value (seconds or an HTTP date) into a capped wait.
-func retryAfter(v string) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	var secs int64
-	digits := true
-	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' {
-			digits = false
-			break
-		}
-		if secs < int64(maxRetryAfter/time.Second) {
-			secs = secs*10 + int64(v[i]-'0')
-		}
-	}
-	if digits {
-		return min(time.Duration(secs)*time.Second, maxRetryAfter), true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return min(max(time.Until(t), 0), maxRetryAfter), true
 }
 
 func sortedCopy(lines []int) []int {

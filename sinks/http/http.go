@@ -26,6 +26,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/sinks/internal/tlsfiles"
 )
 
 // Concurrency is how many batches one http sink sends at once: enough to hide a receiver's
@@ -181,14 +182,14 @@ func (s *Sink) Connect(context.Context) error {
 		cfg.ServerName = t.ServerName
 		cfg.InsecureSkipVerify = t.InsecureSkipVerify
 		if t.CAFile != "" {
-			pool, err := loadCAs(t.CAFile)
+			pool, err := tlsfiles.LoadCAs(t.CAFile)
 			if err != nil {
 				return fmt.Errorf("http sink %q: tls.ca_file: %w", s.name, err)
 			}
 			cfg.RootCAs = pool
 		}
 		if t.CertFile != "" {
-			cert, key, err := loadKeyPair(t.CertFile, t.KeyFile)
+			cert, key, err := tlsfiles.LoadKeyPair(t.CertFile, t.KeyFile)
 			if err != nil {
 				return fmt.Errorf("http sink %q: %s: %w", s.name, key, err)
 			}

@@ -1,18 +1,16 @@
 package http
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/sinks/internal/tlsfiles"
 )
 
 // Defaults of the options a config may leave out.
@@ -157,7 +155,7 @@ func (o *Options) Validate() []sinks.FieldError {
 			add("tls", "applies only to an https url")
 		}
 		if t.CAFile != "" {
-			if _, err := loadCAs(t.CAFile); err != nil {
+			if _, err := tlsfiles.LoadCAs(t.CAFile); err != nil {
 				add("tls.ca_file", err.Error())
 			}
 		}
@@ -167,7 +165,7 @@ func (o *Options) Validate() []sinks.FieldError {
 		case t.CertFile != "" && t.KeyFile == "":
 			add("tls.cert_file", "needs tls.key_file")
 		case t.CertFile != "":
-			if _, key, err := loadKeyPair(t.CertFile, t.KeyFile); err != nil {
+			if _, key, err := tlsfiles.LoadKeyPair(t.CertFile, t.KeyFile); err != nil {
 				add(key, err.Error())
 			}
 		}
@@ -198,37 +196,6 @@ func parseURL(s string) (*url.URL, error) {
 		return nil, errors.New("has no host")
 	}
 	return u, nil
-}
-
-func loadCAs(file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", file)
-	}
-	return pool, nil
-}
-
-// loadKeyPair reads a client certificate and its key; on failure it also names the option at
-// fault.
-func loadKeyPair(certFile, keyFile string) (tls.Certificate, string, error) {
-	certPEM, err := os.ReadFile(certFile)
-	if err != nil {
-		return tls.Certificate{}, "tls.cert_file", err
-	}
-	keyPEM, err := os.ReadFile(keyFile)
-	if err != nil {
-		return tls.Certificate{}, "tls.key_file", err
-	}
-	// X509KeyPair's errors describe the mismatch without quoting the key.
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return tls.Certificate{}, "tls.cert_file", fmt.Errorf("%s and %s: %v", certFile, keyFile, err)
-	}
-	return cert, "", nil
 }
 
 // validHeaderName reports whether s is an RFC 9110 token.

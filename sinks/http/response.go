@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/sinks/internal/httpanswer"
 )
 
 const (
@@ -20,7 +20,7 @@ const (
 	// longer body is cut off by closing, which costs the connection but not the time.
 	drainMax = 64 << 10
 	// maxRetryAfter caps a Retry-After, so a wrong header cannot stall the sink for days.
-	maxRetryAfter = time.Hour
+	maxRetryAfter = httpanswer.MaxRetryAfter
 )
 
 // now is time.Now; tests fix it to check Retry-After dates.
@@ -50,23 +50,7 @@ func (s *Sink) result(resp *http.Response, p *payload) error {
 	err := errors.New(msg.String())
 	drain(resp.Body, p.scratch[:]) // after the excerpt is copied out of scratch
 
-	switch {
-	case code == http.StatusRequestEntityTooLarge:
-		return sinks.TooLargeError(err)
-	case code == http.StatusTooManyRequests:
-		wait, _ := retryAfter(resp.Header.Get("Retry-After"))
-		return sinks.BackoffError(err, wait)
-	case code == http.StatusServiceUnavailable:
-		if wait, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
-			return sinks.BackoffError(err, wait)
-		}
-		return err
-	case code == http.StatusRequestTimeout || code >= 500:
-		return err
-	case code >= 300:
-		return sinks.PermanentError(err) // redirects and the other 4xx: sending again cannot help
-	}
-	return err // a 1xx left over: unexpected, so retried
+	return httpanswer.Classify(code, resp.Header.Get("Retry-After"), now(), err)
 }
 
 // drain reads what is left of a body, up to drainMax, into buf.
@@ -128,30 +112,5 @@ func mask(b []byte) {
 	}
 }
 
-// retryAfter parses a Retry-After value, delay-seconds or an HTTP-date, into a wait between 0
-// and maxRetryAfter; ok is false when the value is missing or malformed.
-func retryAfter(v string) (wait time.Duration, ok bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if '0' <= v[0] && v[0] <= '9' {
-		const capSecs = uint64(maxRetryAfter / time.Second)
-		var secs uint64
-		for i := 0; i < len(v); i++ {
-			c := v[i]
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			if secs < capSecs { // stop counting past the cap: no overflow however many digits
-				secs = secs*10 + uint64(c-'0')
-			}
-		}
-		return time.Duration(min(secs, capSecs)) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return min(max(t.Sub(now()), 0), maxRetryAfter), true
-}
+// retryAfter reads a Retry-After at the sink's clock.
+func retryAfter(v string) (time.Duration, bool) { return httpanswer.RetryAfter(v, now()) }

@@ -2,15 +2,14 @@ package kafka
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/ingestd/ingestd/core/fieldpath"
 	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/sinks/internal/tlsfiles"
 )
 
 // Defaults of the options a config may leave out.
@@ -168,7 +167,7 @@ func (o *Options) Validate() []sinks.FieldError {
 	}
 	if t := o.TLS; t != nil {
 		if t.CAFile != "" {
-			if _, err := loadCAs(t.CAFile); err != nil {
+			if _, err := tlsfiles.LoadCAs(t.CAFile); err != nil {
 				add("tls.ca_file", err.Error())
 			}
 		}
@@ -193,7 +192,7 @@ func (o *Options) Validate() []sinks.FieldError {
 func (t *TLS) config() (*tls.Config, error) {
 	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify}
 	if t.CAFile != "" {
-		pool, err := loadCAs(t.CAFile)
+		pool, err := tlsfiles.LoadCAs(t.CAFile)
 		if err != nil {
 			return nil, err
 		}
@@ -207,18 +206,6 @@ func (t *TLS) config() (*tls.Config, error) {
 		c.Certificates = []tls.Certificate{cert}
 	}
 	return c, nil
-}
-
-func loadCAs(file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", file)
-	}
-	return pool, nil
 }
 
 // topicTemplate is a parsed topic option: literal parts between {stream} / {stream_id} tokens.

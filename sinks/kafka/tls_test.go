@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/ingestd/ingestd/core/config"
+	"github.com/ingestd/ingestd/sinks/internal/tlsfiles"
 )
 
 // testPKI is a CA and a certificate it signed for 127.0.0.1, written as PEM files.
@@ -77,7 +78,7 @@ func newPKI(t testing.TB) testPKI {
 // TestTLS produces to a cluster that requires client certificates, trusting its CA by file.
 func TestTLS(t *testing.T) {
 	pki := newPKI(t)
-	pool, _ := loadCAs(pki.caFile)
+	pool, _ := tlsfiles.LoadCAs(pki.caFile)
 	srv := &tls.Config{Certificates: []tls.Certificate{pki.cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert}
 	c := newCluster(t, 1, []string{"t"}, kfake.TLS(srv))
 	o := testOptions(c)

@@ -1,11 +1,8 @@
 package syslog
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +10,7 @@ import (
 
 	"github.com/ingestd/ingestd/core/fieldpath"
 	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/sinks/internal/tlsfiles"
 )
 
 // Values of the transport option.
@@ -202,7 +200,7 @@ func (o *Options) Validate() []sinks.FieldError {
 			add("tls", "applies only to transport tls")
 		}
 		if t.CAFile != "" {
-			if _, err := loadCAs(t.CAFile); err != nil {
+			if _, err := tlsfiles.LoadCAs(t.CAFile); err != nil {
 				add("tls.ca_file", err.Error())
 			}
 		}
@@ -212,7 +210,7 @@ func (o *Options) Validate() []sinks.FieldError {
 		case t.CertFile != "" && t.KeyFile == "":
 			add("tls.cert_file", "needs tls.key_file")
 		case t.CertFile != "":
-			if _, key, err := loadKeyPair(t.CertFile, t.KeyFile); err != nil {
+			if _, key, err := tlsfiles.LoadKeyPair(t.CertFile, t.KeyFile); err != nil {
 				add(key, err.Error())
 			}
 		}
@@ -271,34 +269,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-func loadCAs(file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", file)
-	}
-	return pool, nil
-}
-
-// loadKeyPair reads a client certificate and its key; on failure it also names the option at
-// fault.
-func loadKeyPair(certFile, keyFile string) (tls.Certificate, string, error) {
-	certPEM, err := os.ReadFile(certFile)
-	if err != nil {
-		return tls.Certificate{}, "tls.cert_file", err
-	}
-	keyPEM, err := os.ReadFile(keyFile)
-	if err != nil {
-		return tls.Certificate{}, "tls.key_file", err
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return tls.Certificate{}, "tls.cert_file", fmt.Errorf("%s and %s: %v", certFile, keyFile, err)
-	}
-	return cert, "", nil
 }

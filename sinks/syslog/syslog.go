@@ -23,6 +23,7 @@ import (
 
 	"github.com/ingestd/ingestd/core/fieldpath"
 	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/sinks/internal/tlsfiles"
 )
 
 // MaxDatagram is the largest message sent over UDP: below the 65507-byte payload limit of an
@@ -109,14 +110,14 @@ func (s *Sink) Connect(context.Context) error {
 			cfg.ServerName = t.ServerName
 			cfg.InsecureSkipVerify = t.InsecureSkipVerify
 			if t.CAFile != "" {
-				pool, err := loadCAs(t.CAFile)
+				pool, err := tlsfiles.LoadCAs(t.CAFile)
 				if err != nil {
 					return fmt.Errorf("syslog sink %q: tls.ca_file: %w", s.name, err)
 				}
 				cfg.RootCAs = pool
 			}
 			if t.CertFile != "" {
-				cert, key, err := loadKeyPair(t.CertFile, t.KeyFile)
+				cert, key, err := tlsfiles.LoadKeyPair(t.CertFile, t.KeyFile)
 				if err != nil {
 					return fmt.Errorf("syslog sink %q: %s: %w", s.name, key, err)
 				}
