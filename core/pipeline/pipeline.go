@@ -233,7 +233,8 @@ func (p *Pipeline) NewWorker() *Worker {
 func (w *Worker) Run(event []byte, facts *processor.Facts, now int64) *Result {
 	p := w.p
 	r := &w.res
-	*r = Result{DropCode: -1}
+	// rates is left as it was: reach sets a sink's rate whenever it adds the sink.
+	r.Event, r.Failed, r.Matched, r.SampledOut, r.Default, r.Sinks, r.DropCode = nil, 0, 0, 0, false, 0, -1
 	w.varRate = 0
 	cur, next := event, 0
 	drop := 0
