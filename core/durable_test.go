@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/ingestd/ingestd/core/config"
 	"github.com/ingestd/ingestd/wal"
 )
@@ -179,5 +181,27 @@ func TestDurableCheckpointAdvance(t *testing.T) {
 	}
 	if len(d.inflight) != 0 {
 		t.Fatalf("%d finished requests still tracked", len(d.inflight))
+	}
+}
+
+// A reload cannot turn ack: disk on when the engine started without a write-ahead log.
+func TestReloadToAckDiskNeedsRestart(t *testing.T) {
+	id, _ := newMem(t)
+	yml := fmt.Sprintf(`
+server: {listen: "127.0.0.1:0", ack: memory}
+tokens: [{name: star, token: %q, streams: ["*"]}]
+streams: [{id: s, sinks: [out]%s}]
+sinks: [{name: out, type: memory, id: %q}]
+`, starToken, "%s", id)
+	te := startWith(t, fmt.Sprintf(yml, ""))
+	cfg, err := config.Parse(fmt.Appendf(nil, yml, ", ack: disk"), "disk.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := te.Reload(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "restart ingestd") {
+		t.Fatalf("reload to ack: disk: %v", err)
+	}
+	if got := testutil.ToFloat64(te.met.reloads.WithLabelValues("failed")); got != 1 {
+		t.Fatalf("reloads{failed} = %v, want 1", got)
 	}
 }
