@@ -158,6 +158,9 @@ func (sr *sinkRunner) drain1(struct{}) {
 func (sr *sinkRunner) write(b *sinks.Batch) string {
 	wait := sr.retry.InitialBackoff
 	for {
+		if d := sr.e.wal; d != nil {
+			b.Checkpoint = d.mark(sr.id)
+		}
 		err := sr.sink.WriteBatch(sr.ctx, b)
 		if err == nil {
 			sr.met.ok.Inc()

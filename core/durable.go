@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/s2"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ingestd/ingestd/core/config"
 	"github.com/ingestd/ingestd/core/decode"
+	"github.com/ingestd/ingestd/sinks"
 	"github.com/ingestd/ingestd/wal"
 )
 
@@ -37,6 +39,8 @@ type durable struct {
 	consumers [maxSinkIDs]string
 	active    uint64 // sink ids that are consumers
 	stuck     uint64 // sinks whose checkpoint is frozen until the next start
+	// marks holds each sink's checkpoint as sinks.Batch.Checkpoint spells it.
+	marks [maxSinkIDs]atomic.Pointer[string]
 
 	stop chan struct{}
 	done chan struct{}
@@ -68,8 +72,53 @@ func openDurable(c config.WAL, sinks map[int]string) (*durable, error) {
 		return nil, fmt.Errorf("write-ahead log %s: %w", c.Dir, err)
 	}
 	d.log = l
+	for m := d.active; m != 0; m &= m - 1 {
+		id := bits.TrailingZeros64(m)
+		d.setMark(id, d.checkpoint(id))
+	}
 	go d.loop()
 	return d, nil
+}
+
+func (d *durable) checkpoint(id int) wal.Position {
+	pos, _ := d.log.Checkpoint(d.consumers[id])
+	return pos
+}
+
+// setMark records sink id's checkpoint for the batches written to it from now on.
+func (d *durable) setMark(id int, pos wal.Position) {
+	if pos == 0 {
+		return
+	}
+	b := make([]byte, 0, 32)
+	b = appendHex16(appendHex16(b, d.log.ID()), uint64(pos))
+	mark := string(b)
+	d.marks[id].Store(&mark)
+}
+
+// mark returns sink id's checkpoint as sinks.Batch.Checkpoint spells it, or "".
+func (d *durable) mark(id int) string {
+	if p := d.marks[id].Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// parseMark reads a checkpoint a sink reported (sinks.Resumer). It refuses one of another log:
+// a wiped log directory numbers its records from the start again.
+func (d *durable) parseMark(mark string) (wal.Position, error) {
+	if len(mark) != 32 {
+		return 0, fmt.Errorf("checkpoint %q is not 32 hex digits", mark)
+	}
+	id, err1 := strconv.ParseUint(mark[:16], 16, 64)
+	pos, err2 := strconv.ParseUint(mark[16:], 16, 64)
+	switch {
+	case err1 != nil || err2 != nil:
+		return 0, fmt.Errorf("checkpoint %q is not 32 hex digits", mark)
+	case id != d.log.ID():
+		return 0, fmt.Errorf("checkpoint %q belongs to another write-ahead log (this one is %016x)", mark, d.log.ID())
+	}
+	return wal.Position(pos), nil
 }
 
 // addSink makes a sink a consumer from now on; it is not replayed what came before it.
@@ -84,6 +133,7 @@ func (d *durable) addSink(id int, name string) error {
 	}
 	d.consumers[id] = name
 	d.active |= 1 << id
+	d.setMark(id, d.checkpoint(id))
 	return nil
 }
 
@@ -237,6 +287,7 @@ func (d *durable) advance() error {
 	for m := moved; m != 0; m &= m - 1 {
 		s := bits.TrailingZeros64(m)
 		err = errors.Join(err, d.log.Ack(names[s], to[s]))
+		d.setMark(s, to[s])
 	}
 	return err
 }
@@ -272,7 +323,7 @@ func (e *Engine) replay(g *generation) (int, error) {
 	oldest := -1 // the sink with the lowest checkpoint: replay starts there
 	for m := d.active; m != 0; m &= m - 1 {
 		s := bits.TrailingZeros64(m)
-		cps[s], _ = d.log.Checkpoint(d.consumers[s])
+		cps[s] = max(d.checkpoint(s), e.resumePoint(g, s))
 		if oldest < 0 || cps[s] < cps[oldest] {
 			oldest = s
 		}
@@ -312,6 +363,7 @@ func (e *Engine) replay(g *generation) (int, error) {
 		u.stream = st
 		u.token = g.tokenNamed(rec.token)
 		u.stamp(time.Unix(0, rec.received))
+		u.setID(d.log.ID(), uint64(pos))
 		for m := d.active; m != 0; m &= m - 1 {
 			if s := bits.TrailingZeros64(m); cps[s] >= pos {
 				u.skip |= 1 << s // that sink has it already
@@ -328,6 +380,49 @@ func (e *Engine) replay(g *generation) (int, error) {
 	})
 	return replayed, err
 }
+
+// resumePoint asks sink id, if it keeps checkpoints at its destination (sinks.Resumer), for the
+// latest one; 0 when it does not, knows none, or gives one this log cannot use. A checkpoint past
+// the log's checkpoint for the sink moves the latter: that much was delivered.
+func (e *Engine) resumePoint(g *generation, id int) wal.Position {
+	d := e.wal
+	for _, sr := range g.sinks {
+		r, ok := sr.sink.(sinks.Resumer)
+		if sr.id != id || !ok {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), resumeTimeout)
+		mark, err := r.Resume(ctx)
+		cancel()
+		if err != nil {
+			e.log.Warn("sink could not say where to resume; the write-ahead log's checkpoint is used", "sink", sr.name, "err", err)
+			return 0
+		}
+		if mark == "" {
+			return 0
+		}
+		pos, err := d.parseMark(mark)
+		if err == nil && pos > d.log.Last() {
+			err = fmt.Errorf("checkpoint %q is past the log's last record", mark)
+		}
+		if err != nil {
+			e.log.Warn("sink's checkpoint ignored; the write-ahead log's is used", "sink", sr.name, "err", err)
+			return 0
+		}
+		if pos > d.checkpoint(id) {
+			e.log.Info("sink resumes after the checkpoint its destination committed", "sink", sr.name, "checkpoint", mark)
+			if err := d.log.Ack(d.consumers[id], pos); err != nil {
+				e.log.Warn("write-ahead log checkpoint not moved", "sink", sr.name, "err", err)
+			}
+			d.setMark(id, pos)
+		}
+		return pos
+	}
+	return 0
+}
+
+// resumeTimeout bounds a sink's answer to Resume at start.
+const resumeTimeout = 30 * time.Second
 
 // tokenNamed returns the token called name, or a stand-in carrying only the name (the token
 // was removed since the request was accepted), for enrich's token fact.

@@ -22,7 +22,9 @@ package core
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,6 +69,11 @@ type Engine struct {
 	hostJSON []byte         // the host name as a JSON string, for enrich's host fact
 	wal      *durable       // the write-ahead log of ack: disk streams; nil when none uses it
 	sinkIDs  map[string]int // a number per sink name ever configured, for tickets and the log
+
+	// instance and requests number the requests that are not logged, for their event ids
+	// (unit.setID): a random id per process, so two processes never give the same id.
+	instance uint64
+	requests atomic.Uint64
 
 	metricsOnce  sync.Once
 	metricsServe fasthttp.RequestHandler
@@ -152,6 +159,11 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Engine, erro
 	}
 	e.hostJSON = strconv.AppendQuote(nil, host)
 	e.units.New = func() any { return new(unit) }
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, err
+	}
+	e.instance = binary.BigEndian.Uint64(id[:])
 	e.sinkIDs = map[string]int{}
 	if cfg.UsesWAL() {
 		consumers := map[int]string{}

@@ -350,6 +350,7 @@ func TestRateLimits(t *testing.T) {
 
 func TestStreamRateLimitRefundsToken(t *testing.T) {
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+server: {ack: memory}
 tokens:
   - {name: t, token: %q, streams: ["*"], rate_limit: {events_per_second: 0.001, burst: 5}}
 streams:

@@ -115,13 +115,15 @@ func FuzzIngest(f *testing.F) {
 			if strings.Count(l, "\n") != 1 || json.Unmarshal([]byte(l), &obj) != nil {
 				t.Fatalf("stored line is not one JSON object: %q", l)
 			}
-			if obj["stream_id"] != "s" || obj["received_at"] == nil || obj["timestamp"] == nil {
+			if obj["stream_id"] != "s" || obj["received_at"] == nil || obj["timestamp"] == nil || obj["event_id"] == nil {
 				t.Fatalf("stored line lacks added fields: %q", l)
 			}
 		}
 		got := lines[accepted]
 		want := marker[:len(marker)-1] + `,"stream_id":"s","received_at":"`
-		if !strings.HasPrefix(got, want) || !bytes.HasSuffix([]byte(got), []byte("\"}\n")) || len(got) != len(want)+len("2006-01-02T15:04:05.000000000Z")+3 {
+		// received_at, then the event id: 32 hex digits, '-', the index 0.
+		if !strings.HasPrefix(got, want) || !bytes.HasSuffix([]byte(got), []byte("-0\"}\n")) ||
+			len(got) != len(want)+len(`2006-01-02T15:04:05.000000000Z","event_id":"`)+32+len(`-0"}`)+1 {
 			t.Fatalf("the request after the fuzzed one was stored as %q", got)
 		}
 	})

@@ -192,6 +192,10 @@ func (e *Engine) ingest(ctx *fasthttp.RequestCtx, g *generation, now time.Time) 
 		}
 		u.ticket = e.wal.ticket(pos)
 		e.wal.track(u.ticket)
+		u.setID(e.wal.log.ID(), uint64(pos))
+	}
+	if !st.ackDisk {
+		u.setID(e.instance, e.requests.Add(1))
 	}
 	size := len(u.body)
 	if !g.enqueue(u) {

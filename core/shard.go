@@ -16,6 +16,7 @@ import (
 // shard's open batches, so appending needs no lock.
 type shard struct {
 	e       *Engine
+	id      int
 	g       *generation
 	ring    *ringbuf.Ring[*unit]
 	depth   prometheus.Gauge
@@ -34,6 +35,7 @@ type openBatch struct {
 func newShard(e *Engine, g *generation, id int) *shard {
 	sh := &shard{
 		e:      e,
+		id:     id,
 		g:      g,
 		ring:   ringbuf.New[*unit](e.server.QueueSize),
 		depth:  e.met.queueDepth.WithLabelValues(strconv.Itoa(id)),
@@ -91,11 +93,11 @@ func (sh *shard) process(u *unit) {
 				continue
 			}
 			ob := sh.batch(st, 0, u)
-			ob.b.Data = appendStored(ob.b.Data, u.body, ev, st.idJSON, u.receivedJSON)
+			ob.b.Data = appendStored(ob.b.Data, u.body, ev, st.idJSON, u.receivedJSON, u.idPrefix, i)
 			sh.added(st, 0, ob)
 			continue
 		}
-		sh.scratch = appendStored(sh.scratch[:0], u.body, ev, st.idJSON, u.receivedJSON)
+		sh.scratch = appendStored(sh.scratch[:0], u.body, ev, st.idJSON, u.receivedJSON, u.idPrefix, i)
 		for j := range st.bindings {
 			if u.skips(st, j) {
 				continue
@@ -116,7 +118,7 @@ func (sh *shard) processPipeline(u *unit, w *pipeline.Worker) {
 	counts := sh.counts[st.index]
 	defer counts.flush(st.pipeMet)
 	for i := range events {
-		sh.scratch = appendStored(sh.scratch[:0], u.body, &events[i], st.idJSON, u.receivedJSON)
+		sh.scratch = appendStored(sh.scratch[:0], u.body, &events[i], st.idJSON, u.receivedJSON, u.idPrefix, i)
 		r := w.Run(sh.scratch[:len(sh.scratch)-1], &sh.facts, u.received)
 		counts.count(r)
 		for m := r.Sinks; m != 0; m &= m - 1 {
@@ -143,7 +145,7 @@ func (sh *shard) batch(st *stream, j int, u *unit) *openBatch {
 	ob := &sh.open[st.bindings[j]]
 	if ob.b == nil {
 		ob.b = st.sinkOf[j].newBatch(st)
-		ob.b.ReceivedAt = u.received
+		ob.b.ReceivedAt, ob.b.Shard = u.received, sh.id
 		ob.first = u.received
 	}
 	ob.b.track(u.ticket)

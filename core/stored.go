@@ -1,32 +1,31 @@
 package core
 
 import (
+	"strconv"
+
 	"github.com/ingestd/ingestd/core/decode"
 )
 
 // appendStored appends one event as stored (SPEC §2) and a newline to dst: the client's object
-// minus any stream_id/received_at members it sent, plus "stream_id", "received_at" and, when the
-// client sent none, "timestamp" (the receive time). Raw newlines can only be insignificant
-// whitespace in JSON, so dropping them keeps the object intact and the output one line.
-func appendStored(dst, body []byte, ev *decode.Event, streamIDJSON, receivedJSON []byte) []byte {
+// minus any stream_id/received_at/event_id members it sent, plus "stream_id", "received_at",
+// "event_id" and, when the client sent none, "timestamp" (the receive time). The event id is
+// idPrefix (an opening quote, the request's 32 hex digits and '-') then the event's index in its
+// request. Raw newlines can only be insignificant whitespace in JSON, so dropping them keeps the
+// object intact and the output one line.
+func appendStored(dst, body []byte, ev *decode.Event, streamIDJSON, receivedJSON, idPrefix []byte, index int) []byte {
 	obj := body[ev.Object.Start : ev.Object.End-1] // without the closing brace
-	base := int32(ev.Object.Start)
+	base := ev.Object.Start
 	start := len(dst)
-	c0, c1 := ev.Cut[0], ev.Cut[1]
-	if c1.Start != 0 && c1.Start < c0.Start {
-		c0, c1 = c1, c0
+	// The decoder records cut members in body order, so the non-empty ones are already sorted.
+	from := base
+	for _, c := range ev.Cut {
+		if c.Empty() {
+			break
+		}
+		dst = append(dst, obj[from-base:c.Start-base]...)
+		from = c.End
 	}
-	switch {
-	case c0.Empty():
-		dst = append(dst, obj...)
-	case c1.Empty():
-		dst = append(dst, obj[:c0.Start-base]...)
-		dst = append(dst, obj[c0.End-base:]...)
-	default:
-		dst = append(dst, obj[:c0.Start-base]...)
-		dst = append(dst, obj[c0.End-base:c1.Start-base]...)
-		dst = append(dst, obj[c1.End-base:]...)
-	}
+	dst = append(dst, obj[from-base:]...)
 	if ev.Newlines {
 		dst = dropNewlines(dst, start)
 	}
@@ -34,6 +33,10 @@ func appendStored(dst, body []byte, ev *decode.Event, streamIDJSON, receivedJSON
 	dst = append(dst, streamIDJSON...)
 	dst = append(dst, `,"received_at":`...)
 	dst = append(dst, receivedJSON...)
+	dst = append(dst, `,"event_id":`...)
+	dst = append(dst, idPrefix...)
+	dst = strconv.AppendUint(dst, uint64(index), 10)
+	dst = append(dst, '"')
 	if ev.Timestamp.Empty() {
 		dst = append(dst, `,"timestamp":`...)
 		dst = append(dst, receivedJSON...)

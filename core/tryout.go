@@ -54,7 +54,7 @@ func Tryout(cfg *config.Config, streamIDOrName, token string, in io.Reader, out 
 	w := p.NewWorker()
 	lim := decode.Limits{MaxEvents: 1, MaxDepth: cfg.Server.MaxDepth}
 	var sc decode.Scanner
-	var line, stored, received []byte
+	var line, stored, received, idPrefix []byte
 	bw := bufio.NewWriter(out)
 	br := bufio.NewReaderSize(in, 64<<10)
 	refused := 0
@@ -76,7 +76,9 @@ func Tryout(cfg *config.Config, streamIDOrName, token string, in io.Reader, out 
 			}
 			now := time.Now()
 			received = now.UTC().AppendFormat(received[:0], receivedLayout)
-			stored = appendStored(stored[:0], line, &sc.Events[0], facts.StreamID, received)
+			// Events tried out are numbered by line, from origin 0: nothing is logged.
+			idPrefix = appendIDPrefix(idPrefix[:0], 0, uint64(n))
+			stored = appendStored(stored[:0], line, &sc.Events[0], facts.StreamID, received, idPrefix, 0)
 			writeResult(bw, p, w, w.Run(stored[:len(stored)-1], &facts, now.UnixNano()))
 		}
 		if err == io.EOF {

@@ -24,6 +24,8 @@ type unit struct {
 	// receivedJSON is received as a quoted RFC 3339 UTC string with nanoseconds, formatted
 	// once per request and appended to every event.
 	receivedJSON []byte
+	// idPrefix starts the event_id of the request's events: see setID.
+	idPrefix []byte
 }
 
 // tickUnit is a marker pushed onto rings to make idle workers flush batches past max_age.
@@ -41,6 +43,31 @@ func (e *Engine) acquireUnit() *unit {
 func (u *unit) stamp(now time.Time) {
 	u.received = now.UnixNano()
 	u.receivedJSON = now.UTC().AppendFormat(u.receivedJSON[:0], receivedLayout)
+}
+
+// setID names the request for its events' ids: origin identifies who numbered it (the
+// write-ahead log's id, or the process's random id when the request is not logged) and seq is its
+// number there (its log position, or a counter). Its events' ids are then "<origin><seq>-<index>"
+// in hex, so a request replayed from the log gets the same ids again, and duplicates left by
+// at-least-once delivery can be removed by id downstream.
+func (u *unit) setID(origin, seq uint64) {
+	u.idPrefix = appendIDPrefix(u.idPrefix[:0], origin, seq)
+}
+
+// appendIDPrefix appends what starts an event id: a quote, origin and seq in hex, and '-'.
+func appendIDPrefix(b []byte, origin, seq uint64) []byte {
+	b = append(b, '"')
+	b = appendHex16(b, origin)
+	b = appendHex16(b, seq)
+	return append(b, '-')
+}
+
+func appendHex16(b []byte, v uint64) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 60; shift >= 0; shift -= 4 {
+		b = append(b, digits[v>>uint(shift)&0xf])
+	}
+	return b
 }
 
 // release drops one reference; the last one returns the unit to the pool. Bodies that grew past

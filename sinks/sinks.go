@@ -21,6 +21,24 @@ type Batch struct {
 	Data       []byte // NDJSON lines
 	Events     int    // number of lines in Data
 	ReceivedAt int64  // receive time of the batch's first event, Unix nanoseconds (UTC)
+	// Shard is the engine shard that built the batch, in [0, shards). A sink whose destination
+	// wants one ordered writer per channel keys channels on it; with Concurrency > 1 two batches
+	// of a shard may be written at once, so such a sink serializes them itself.
+	Shard int
+	// Checkpoint is, under ack: disk, a write-ahead log checkpoint for this sink: every request
+	// at or before it has been delivered to the sink. It is 32 lowercase hex digits (the log's
+	// id, then the position), so two checkpoints of one log compare as strings; "" when unknown
+	// or under the other ack modes. A sink that stores it with the data (an offset token)
+	// reports it back through Resumer.
+	Checkpoint string
+}
+
+// Resumer is implemented by sinks that store Batch.Checkpoint at the destination. Before the
+// write-ahead log is replayed at start, the engine asks for the latest checkpoint the
+// destination has committed and does not replay to this sink what lies at or before it (a
+// checkpoint of another log is ignored). It is called after Connect; "" means none is known.
+type Resumer interface {
+	Resume(ctx context.Context) (string, error)
 }
 
 // Sink is one configured destination.

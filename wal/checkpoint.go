@@ -238,25 +238,7 @@ func writeCheckpoints(dir string, cps map[string]Position) error {
 	}
 	b = fmt.Appendf(b, "crc32c %08x\n", crc32.Checksum(b, castagnoli))
 
-	path := filepath.Join(dir, ckName)
-	f, err := os.OpenFile(path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(path+".tmp", path)
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	return err
+	return writeSynced(dir, ckName, b)
 }
 
 // AddConsumer adds a consumer to an open log, as Open does for a name it has not seen: the new
@@ -266,14 +248,7 @@ func (l *Log) AddConsumer(name string) error {
 	if l.isClosed.Load() {
 		return ErrClosed
 	}
-	l.mu.Lock()
-	var last Position
-	for _, s := range l.segs {
-		if s.count > 0 {
-			last = max(last, s.last)
-		}
-	}
-	l.mu.Unlock()
+	last := l.Last()
 	l.ckMu.Lock()
 	defer l.ckMu.Unlock()
 	if _, ok := l.cps[name]; !ok {
@@ -281,6 +256,19 @@ func (l *Log) AddConsumer(name string) error {
 		l.ckDirty = true
 	}
 	return nil
+}
+
+// Last returns the position of the newest durable record, or 0 when the log holds none.
+func (l *Log) Last() Position {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var last Position
+	for _, s := range l.segs {
+		if s.count > 0 {
+			last = max(last, s.last)
+		}
+	}
+	return last
 }
 
 // RemoveConsumer forgets a consumer, so that its checkpoint no longer keeps segments. Removing

@@ -143,6 +143,7 @@ type Log struct {
 	dir    string
 	opts   Options
 	unlock func() error
+	id     uint64
 
 	mu       sync.Mutex // guards the fields up to kick
 	closed   bool
@@ -248,6 +249,10 @@ func Open(dir string, opts Options) (*Log, error) {
 		loopDone: make(chan struct{}),
 	}
 	l.waiters.New = func() any { return &waiter{done: make(chan struct{}, 1)} }
+	if l.id, err = loadID(dir); err != nil {
+		unlock()
+		return nil, err
+	}
 	if err := l.recover(); err != nil {
 		if l.cur != nil {
 			l.cur.f.Close()
@@ -270,7 +275,7 @@ func (l *Log) recover() error {
 	for _, e := range entries {
 		// A segment or checkpoint file that was never renamed into place.
 		name, ok := strings.CutSuffix(e.Name(), ".tmp")
-		if _, isSeg := parseSegName(name); ok && (isSeg || name == ckName) {
+		if _, isSeg := parseSegName(name); ok && (isSeg || name == ckName || name == idName) {
 			if err := os.Remove(filepath.Join(l.dir, e.Name())); err != nil {
 				return err
 			}

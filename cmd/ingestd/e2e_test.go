@@ -328,6 +328,8 @@ func (g *gen) event() ([]byte, *sentEvent) {
 		ms = append(ms, member{"received_at", `"1999-01-01T00:00:00Z"`})
 	case 2:
 		ms = append(ms, member{"received_at", `"1999-01-01T00:00:00Z"`}, member{"stream_id", `"spoofed"`})
+	case 3:
+		ms = append(ms, member{"event_id", `"client-chosen"`})
 	}
 	g.rnd.Shuffle(len(ms), func(i, j int) { ms[i], ms[j] = ms[j], ms[i] })
 	b := []byte{'{'}
@@ -798,7 +800,10 @@ func TestEndToEndIngest(t *testing.T) {
 	checkStored(t, dir, l)
 }
 
-var receivedAt = regexp.MustCompile(`^"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z"$`)
+var (
+	receivedAt  = regexp.MustCompile(`^"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z"$`)
+	eventIDForm = regexp.MustCompile(`^"[0-9a-f]{32}-\d+"$`)
+)
 
 // checkStored reads every file the sinks wrote and compares it with the ledger.
 func checkStored(t *testing.T, dir string, l *ledger) {
@@ -806,6 +811,7 @@ func checkStored(t *testing.T, dir string, l *ledger) {
 	var r report
 	stored := map[int64]bool{}
 	received := map[*call]string{} // every event of a request has the same received_at
+	ids := map[string]int64{}      // event_id -> seq: ids are unique
 	for sink, key := range map[string]map[string]string{
 		"sink-a": {keyA: streamA},
 		"sink-b": {keyB: streamB},
@@ -831,7 +837,7 @@ func checkStored(t *testing.T, dir string, l *ledger) {
 			}
 			for n, line := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
 				where := fmt.Sprintf("%s:%d", path, n+1)
-				seq, err := checkLine(line, streamID, l, received, &r, where)
+				seq, err := checkLine(line, streamID, l, received, ids, &r, where)
 				if err != nil {
 					r.add("%s: %v: %s", where, err, line)
 					continue
@@ -859,7 +865,7 @@ func checkStored(t *testing.T, dir string, l *ledger) {
 }
 
 // checkLine checks one stored line and returns its event's seq.
-func checkLine(line []byte, streamID string, l *ledger, received map[*call]string, r *report, where string) (int64, error) {
+func checkLine(line []byte, streamID string, l *ledger, received map[*call]string, ids map[string]int64, r *report, where string) (int64, error) {
 	names, got, err := members(line)
 	if err != nil {
 		return 0, err
@@ -899,7 +905,14 @@ func checkLine(line []byte, streamID string, l *ledger, received map[*call]strin
 	if got["timestamp"] != wantTS {
 		r.add("%s: timestamp %s, want %s", where, got["timestamp"], wantTS)
 	}
-	want := []string{"stream_id", "received_at", "timestamp"}
+	id := got["event_id"]
+	if !eventIDForm.MatchString(id) {
+		r.add("%s: event_id %s is not ingestd's (32 hex digits, '-', the index)", where, id)
+	} else if other, dup := ids[id]; dup && other != seq {
+		r.add("%s: event_id %s also names event seq %d", where, id, other)
+	}
+	ids[id] = seq
+	want := []string{"stream_id", "received_at", "event_id", "timestamp"}
 	for name, value := range ev.fields {
 		if name == "timestamp" {
 			continue

@@ -41,11 +41,11 @@ type Event struct {
 	Metadata  Span  // the "metadata" object; empty if absent
 	Timestamp Span  // the "timestamp" value, quotes included; empty if absent
 	Time      int64 // Timestamp parsed, Unix nanoseconds UTC; 0 when absent
-	// Cut holds the members named "stream_id" and "received_at" sent by the client, in the
-	// order they appear (ingestd sets these itself). Each span covers the member plus exactly
+	// Cut holds the members named "stream_id", "received_at" and "event_id" sent by the
+	// client, in the order they appear (ingestd sets these itself). Each span covers the member plus exactly
 	// one adjacent comma, chosen so that deleting both spans from Object leaves valid JSON
 	// (an accepted event always has other members). Unused entries are zero.
-	Cut [2]Span
+	Cut [3]Span
 	// Newlines reports that Object contains '\n' or '\r'. They can only be insignificant
 	// whitespace, because JSON strings cannot hold raw control characters.
 	Newlines bool
@@ -270,6 +270,7 @@ const (
 	fTimestamp
 	fStreamID
 	fReceivedAt
+	fEventID
 )
 
 var fieldNames = [...]string{
@@ -279,6 +280,7 @@ var fieldNames = [...]string{
 	fTimestamp:  "timestamp",
 	fStreamID:   "stream_id",
 	fReceivedAt: "received_at",
+	fEventID:    "event_id",
 }
 
 func fieldOf(k []byte) field {
@@ -292,8 +294,11 @@ func fieldOf(k []byte) field {
 			return fSource
 		}
 	case 8:
-		if string(k) == "metadata" {
+		switch string(k) {
+		case "metadata":
 			return fMetadata
+		case "event_id":
+			return fEventID
 		}
 	case 9:
 		switch string(k) {
@@ -368,7 +373,7 @@ func (s *Scanner) event(b []byte, i int, ev *Event) int {
 			return s.fail(ekObjEnd, i)
 		}
 		took := false
-		if (f == fStreamID || f == fReceivedAt) && ncut < len(ev.Cut) {
+		if (f == fStreamID || f == fReceivedAt || f == fEventID) && ncut < len(ev.Cut) {
 			// Take the comma before the member unless the previous cut member took it, else
 			// the one after it. With neither, the object holds cut members only and is
 			// rejected for a missing field.

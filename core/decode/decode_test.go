@@ -391,6 +391,11 @@ func TestScanCut(t *testing.T) {
 	f(`{"received_at":2,"source":"a","event":{},"stream_id":1}`, `{"source":"a","event":{}}`, `"received_at":2,`, `,"stream_id":1`)
 	f(`{"source":"a","stream_id":1,"event":{},"received_at":2}`, `{"source":"a","event":{}}`, `,"stream_id":1`, `,"received_at":2`)
 	f(`{"source":"a","received_at":{"x":[1]},"stream_id":"s","event":{}}`, `{"source":"a","event":{}}`, `,"received_at":{"x":[1]}`, `,"stream_id":"s"`)
+	// All three, together and apart.
+	f(`{"event_id":"e","stream_id":1,"received_at":2,"source":"a","event":{}}`, `{"source":"a","event":{}}`, `"event_id":"e",`, `"stream_id":1,`, `"received_at":2,`)
+	f(`{"source":"a","event_id":"e","event":{},"stream_id":1,"received_at":2}`, `{"source":"a","event":{}}`, `,"event_id":"e"`, `,"stream_id":1`, `,"received_at":2`)
+	f(`{"stream_id":1,"source":"a","received_at":2,"event":{},"event_id":[]}`, `{"source":"a","event":{}}`, `"stream_id":1,`, `,"received_at":2`, `,"event_id":[]`)
+	f(`{"source":"a","event":{},"event\u005fid":"e"}`, `{"source":"a","event":{}}`, `,"event\u005fid":"e"`)
 	// Whitespace stays where it was; escaped names count.
 	f(`{ "stream_id" : 1 , "source":"a" , "event":{} }`, `{  "source":"a" , "event":{} }`, `"stream_id" : 1 ,`)
 	f(`{"source":"a","event":{} , "stream\u005fid" : 1 }`, `{"source":"a","event":{}  }`, `, "stream\u005fid" : 1`)
