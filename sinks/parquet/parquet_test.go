@@ -108,7 +108,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 	}
 	lines := []string{
 		// Everything present and of the right kind.
-		`{"timestamp":"2025-02-12T14:32:15Z","source":"payments-app","event":{"amount":1234.5,"count":3,"status":"declined","ok":true,"at":"2025-02-12T14:30:00.5Z"},"metadata":{"env":"prod"},"stream_id":"s1","received_at":"2025-02-12T14:32:15.123456789Z","event_id":"e1"}`,
+		`{"timestamp":"2025-02-12T14:32:15Z","source":"payments-app","event":{"amount":1234.5,"count":3,"status":"declined","ok":true,"at":"2025-02-12T14:30:00.5Z"},"metadata":{"env":"prod"},"stream_id":"s1","received_at":"2025-02-12T14:32:15.123456789Z","event_id":"5f0c8e3a9b1d4e7f8a2c6b0d9e1f3a5c-0"}`,
 		// Wrong kinds everywhere: all null, each counted.
 		`{"timestamp":1739370735,"source":"a","event":{"amount":"12","count":1.5,"status":7,"ok":"true","at":"yesterday"},"metadata":{"env":{"x":1}},"stream_id":"s1","received_at":"2025-02-12 14:32:15","event_id":9}`,
 		// JSON nulls and missing members: null, not counted; extra members ignored.
@@ -130,7 +130,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 		row("timestamp", ns("2025-02-12T14:32:15Z"), "received_at", ns("2025-02-12T14:32:15.123456789Z"),
 			"stream_id", "s1", "source", "payments-app",
 			"event", `{"amount":1234.5,"count":3,"status":"declined","ok":true,"at":"2025-02-12T14:30:00.5Z"}`,
-			"metadata", `{"env":"prod"}`, "event_id", "e1", "event_amount", 1234.5, "event_count", int64(3),
+			"metadata", `{"env":"prod"}`, "event_id", "5f0c8e3a9b1d4e7f8a2c6b0d9e1f3a5c-0", "event_amount", 1234.5, "event_count", int64(3),
 			"event_status", "declined", "event_ok", true, "event_at", ns("2025-02-12T14:30:00.5Z"),
 			"metadata_env", "prod"),
 		row("source", "a", "stream_id", "s1",

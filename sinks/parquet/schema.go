@@ -7,11 +7,14 @@
 //
 //	timestamp    INT64 TIMESTAMP(NANOS, UTC)  the event's "timestamp", parsed from RFC 3339
 //	received_at  INT64 TIMESTAMP(NANOS, UTC)  "received_at", added by ingestd
+//	event_id     BYTE_ARRAY STRING            "event_id", added by ingestd: "<32 hex>-<n>"
 //	stream_id    BYTE_ARRAY STRING            dictionary-encoded
 //	source       BYTE_ARRAY STRING            dictionary-encoded
 //	event        BYTE_ARRAY STRING            the "event" member's JSON text, as stored
 //	metadata     BYTE_ARRAY STRING            the "metadata" member's JSON text, as stored
-//	event_id     BYTE_ARRAY STRING
+//
+// The event id is unique per event and the same when the write-ahead log replays it, so the
+// duplicates that at-least-once delivery can leave are removed by keeping one row per id.
 //
 // and one optional column per promoted path: event.amount with type double becomes the column
 // event_amount (dots replaced by underscores) of physical type DOUBLE. The promoted types are
@@ -119,11 +122,11 @@ type column struct {
 var fixed = []column{
 	{name: "timestamp", path: "timestamp", typ: typTimestamp},
 	{name: "received_at", path: "received_at", typ: typTimestamp},
+	{name: "event_id", path: "event_id", typ: typString},
 	{name: "stream_id", path: "stream_id", typ: typString, dict: true},
 	{name: "source", path: "source", typ: typString, dict: true},
 	{name: "event", path: "event", typ: typRaw},
 	{name: "metadata", path: "metadata", typ: typRaw},
-	{name: "event_id", path: "event_id", typ: typString},
 }
 
 // Schema is the layout of the files for one set of promoted columns. It is built once and is
