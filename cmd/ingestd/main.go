@@ -46,6 +46,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return dlqCmd(args, stdout, stderr)
 	case "wal":
 		return walCmd(args, stdout, stderr)
+	case "snowflake":
+		return snowflakeCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "ingestd", version)
 		return 0
@@ -68,6 +70,9 @@ func usage(w io.Writer) {
   ingestd dlq replay --config FILE --sink NAME      re-send a sink's dead-letter files; replayed files get .replayed
   ingestd wal inspect --dir DIR                     list a write-ahead log's segments, checkpoints and problems
   ingestd wal verify --dir DIR                      check every record's CRC; exit 1 at the first problem
+  ingestd snowflake setup-sql --config FILE --sink NAME
+                                                    print the Snowflake SQL (integration, stage, table,
+                                                    auto-ingest pipe) for an s3 sink writing Parquet
   ingestd version                                   print the version
 `)
 }
