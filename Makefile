@@ -22,7 +22,7 @@ build:
 # for a few seconds.
 test: deps fmt-check vet unit fuzz
 
-# The real servers of the integration tests (rsyslog, VictoriaLogs), installed when missing.
+# The real servers of the integration tests (rsyslog, VictoriaLogs, otelhec), installed when missing.
 deps:
 	bash .ci/test-deps
 
@@ -33,8 +33,9 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-# Integration tests find rsyslogd on PATH (Debian puts it in /usr/sbin) and VictoriaLogs here.
-TEST_ENV := PATH="/usr/sbin:$$PATH" VICTORIA_LOGS_BIN="$(CURDIR)/bin/tools/victoria-logs"
+# Integration tests find rsyslogd on PATH (Debian puts it in /usr/sbin), VictoriaLogs and the
+# OpenTelemetry HEC receiver here.
+TEST_ENV := PATH="/usr/sbin:$$PATH" VICTORIA_LOGS_BIN="$(CURDIR)/bin/tools/victoria-logs" OTELHEC_BIN="$(CURDIR)/bin/tools/otelhec"
 
 unit:
 	$(TEST_ENV) $(GO) test -race -count=1 ./...
@@ -63,6 +64,7 @@ fuzz:
 	$(GO) test ./sinks/nats -run '^$$' -fuzz '^FuzzAppendID$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
 	$(GO) test ./sinks/elasticsearch -run '^$$' -fuzz '^FuzzParseAnswer$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
 	$(GO) test ./sinks/syslog -run '^$$' -fuzz '^FuzzEncode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
+	$(GO) test ./sinks/splunkhec -run '^$$' -fuzz '^FuzzParseAnswer$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME)
 
 bench:
 	$(GO) test ./bench -run '^$$' -bench . -benchmem

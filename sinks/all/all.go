@@ -11,6 +11,7 @@ import (
 	_ "github.com/ingestd/ingestd/sinks/nats"          // type "nats"
 	_ "github.com/ingestd/ingestd/sinks/s3"            // type "s3"
 	_ "github.com/ingestd/ingestd/sinks/snowflake"     // type "snowflake_streaming"
+	_ "github.com/ingestd/ingestd/sinks/splunkhec"     // type "splunk_hec"
 	_ "github.com/ingestd/ingestd/sinks/stdout"        // type "stdout"
 	_ "github.com/ingestd/ingestd/sinks/syslog"        // type "syslog"
 )

@@ -8,7 +8,7 @@ import (
 )
 
 func TestEverySinkRegistered(t *testing.T) {
-	for _, typ := range []string{"elasticsearch", "file", "http", "kafka", "nats", "s3", "snowflake_streaming", "stdout", "syslog"} {
+	for _, typ := range []string{"elasticsearch", "file", "http", "kafka", "nats", "s3", "snowflake_streaming", "splunk_hec", "stdout", "syslog"} {
 		if _, ok := sinks.Lookup(typ); !ok {
 			t.Errorf("type %q is not registered", typ)
 		}

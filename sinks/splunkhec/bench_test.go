@@ -1,0 +1,86 @@
+package splunkhec
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/ingestd/ingestd/core/fieldpath"
+)
+
+func BenchmarkAppendBatch(b *testing.B) {
+	o := NewOptions()
+	o.URL, o.Token = "http://splunk:8088", "t0ken"
+	o.HostField, o.Sourcetype = "metadata.host", "_json"
+	o.Fields = map[string]string{"env": "metadata.env"}
+	s, _ := New("hec", o)
+	batch := batchOf(1000)
+	vals := make([]fieldpath.Value, s.env.set.Len())
+	var raw []byte
+	b.ReportAllocs()
+	b.SetBytes(int64(len(batch.Data)))
+	for b.Loop() {
+		raw = s.appendBatch(raw[:0], batch.Data, vals, batch.ReceivedAt)
+	}
+	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkWriteBatch sends 1000-event batches to the test receiver, which decodes and checks
+// every envelope; with ack on, each batch also waits for one ack poll.
+func BenchmarkWriteBatch(b *testing.B) {
+	for _, c := range []struct {
+		name, comp string
+		ack        bool
+	}{{"none", CompressionNone, false}, {"gzip", CompressionGzip, false}, {"ack", CompressionNone, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			r := newReceiver(&testing.T{})
+			defer r.srv.Close()
+			r.useAck, r.pollsToAck = c.ack, 1
+			o := optionsFor(r)
+			o.Compression = c.comp
+			o.Ack = Ack{Enabled: c.ack, PollInterval: time.Millisecond, Timeout: time.Minute}
+			s := newSink(b, o)
+			batch := batchOf(1000)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(batch.Data)))
+			for b.Loop() {
+				if err := s.WriteBatch(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+				r.mu.Lock()
+				r.envelopes = r.envelopes[:0]
+				r.mu.Unlock()
+			}
+			b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkWriteBatchLean is WriteBatch against a receiver that only reads the body, to show
+// the sink's own cost per batch.
+func BenchmarkWriteBatchLean(b *testing.B) {
+	for _, comp := range []string{CompressionNone, CompressionGzip} {
+		b.Run(comp, func(b *testing.B) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				io.WriteString(w, `{"text":"Success","code":0}`)
+			}))
+			defer srv.Close()
+			o := NewOptions()
+			o.URL, o.Token, o.Compression = srv.URL, testToken, comp
+			s := newSink(b, o)
+			batch := batchOf(1000)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(batch.Data)))
+			for b.Loop() {
+				if err := s.WriteBatch(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
