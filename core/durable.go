@@ -60,10 +60,17 @@ func openDurable(c config.WAL, sinks map[int]string) (*durable, error) {
 		d.active |= 1 << id
 		names = append(names, name)
 	}
+	var delay time.Duration // a config that did not go through config.Load has none
+	if c.CommitDelay != nil {
+		delay = *c.CommitDelay
+	}
 	l, err := wal.Open(c.Dir, wal.Options{
 		Consumers:    names,
 		MaxBytes:     c.MaxBytes,
 		SegmentBytes: c.SegmentBytes,
+		// Under load, fewer and larger fsyncs leave the CPUs and the disk to the requests.
+		CommitDelay:    delay,
+		CommitSiblings: c.CommitSiblings,
 		// What a crash replays is what was delivered since the last persisted checkpoint;
 		// persisting one costs a few small writes and fsyncs.
 		CheckpointInterval: 5 * walCheckpoint,

@@ -36,6 +36,8 @@ const (
 	DefaultWALDir              = "./data/wal"
 	DefaultWALMaxBytes         = 1 << 30
 	DefaultWALSegmentBytes     = 64 << 20
+	DefaultWALCommitDelay      = time.Millisecond
+	DefaultWALCommitSiblings   = 8
 	DefaultAckTimeout          = 30 * time.Second
 	DefaultStreamID            = "a0c3b4de-1923-4ff1-8dba-f92ad912d20f"
 )
@@ -75,6 +77,10 @@ type WAL struct {
 	Dir          string `yaml:"dir"`
 	MaxBytes     int64  `yaml:"max_bytes"`     // past it, ack: disk streams answer 503 overloaded
 	SegmentBytes int64  `yaml:"segment_bytes"` // a new segment file starts past this size
+	// CommitDelay lets a group commit gather for this long when at least CommitSiblings
+	// requests shared the previous fsync (wal.Options); nil means the default, 0 turns it off.
+	CommitDelay    *time.Duration `yaml:"commit_delay"`
+	CommitSiblings int            `yaml:"commit_siblings"`
 }
 
 // The acknowledgement modes: when a request is answered 200.

@@ -19,7 +19,9 @@ var (
 	defaultBuffer     = Buffer{MaxBatches: DefaultBufferMaxBatches, WhenFull: DefaultWhenFull}
 	defaultRetry      = Retry{InitialBackoff: DefaultInitialBackoff, MaxBackoff: DefaultMaxBackoff}
 	defaultDeadLetter = DeadLetter{Dir: DefaultDeadLetterDir}
-	defaultWAL        = WAL{Dir: DefaultWALDir, MaxBytes: DefaultWALMaxBytes, SegmentBytes: DefaultWALSegmentBytes}
+	defaultDelay      = DefaultWALCommitDelay
+	defaultWAL        = WAL{Dir: DefaultWALDir, MaxBytes: DefaultWALMaxBytes, SegmentBytes: DefaultWALSegmentBytes,
+		CommitDelay: &defaultDelay, CommitSiblings: DefaultWALCommitSiblings}
 )
 
 // testOptions stands in for a real sink type's options: defaults preset by NewOptions, nested
@@ -217,7 +219,7 @@ func TestParseDefaults(t *testing.T) {
 		AckTimeout:          DefaultAckTimeout,
 		WAL:                 defaultWAL,
 	}
-	if cfg.Server != wantServer {
+	if !reflect.DeepEqual(cfg.Server, wantServer) {
 		t.Fatalf("server defaults:\n got %+v\nwant %+v", cfg.Server, wantServer)
 	}
 	wantBatch := Batch{MaxEvents: DefaultBatchMaxEvents, MaxBytes: DefaultBatchMaxBytes, MaxAge: DefaultBatchMaxAge}

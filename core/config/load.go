@@ -119,6 +119,11 @@ func setDefaults(cfg *Config) {
 	orDefault(&s.WAL.Dir, DefaultWALDir)
 	orDefault(&s.WAL.MaxBytes, DefaultWALMaxBytes)
 	orDefault(&s.WAL.SegmentBytes, DefaultWALSegmentBytes)
+	orDefault(&s.WAL.CommitSiblings, DefaultWALCommitSiblings)
+	if s.WAL.CommitDelay == nil {
+		d := DefaultWALCommitDelay
+		s.WAL.CommitDelay = &d
+	}
 	for i := range cfg.Tokens {
 		defaultBurst(cfg.Tokens[i].RateLimit)
 	}

@@ -83,6 +83,12 @@ func (l *loader) checkServer(s *Server) {
 	l.positive("server.grace_period", s.GracePeriod)
 	l.ackMode("server.ack", s.Ack)
 	l.positive("server.ack_timeout", s.AckTimeout)
+	if d := *s.WAL.CommitDelay; d < 0 || d > time.Second {
+		l.invalid("server.wal.commit_delay", "must be between 0 (off) and 1s")
+	}
+	if s.WAL.CommitSiblings < 1 {
+		l.invalid("server.wal.commit_siblings", "must be at least 1")
+	}
 	if s.WAL.SegmentBytes < 1<<20 {
 		l.invalid("server.wal.segment_bytes", "must be at least 1048576 (1 MiB)")
 	} else if s.WAL.MaxBytes < 2*s.WAL.SegmentBytes {
