@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 )
 
@@ -21,6 +22,7 @@ func (p *Problem) Error() string {
 
 // Report is what Inspect finds in a log directory.
 type Report struct {
+	ID          uint64 // the log's id (Log.ID); 0 when its file is missing or unreadable
 	Segments    []SegmentInfo
 	Checkpoints []Checkpoint // sorted by consumer
 	Problems    []Problem    // in file order; Verify returns the first
@@ -55,6 +57,9 @@ func Inspect(dir string) (Report, error) {
 		return Report{}, err
 	}
 	var rep Report
+	if data, err := os.ReadFile(filepath.Join(dir, idName)); err == nil {
+		rep.ID, _ = parseID(data)
+	}
 	for _, s := range segs {
 		for _, p := range []*Problem{s.missing, s.corrupt} {
 			if p != nil {

@@ -360,7 +360,8 @@ func TestEndToEndWalTools(t *testing.T) {
 		t.Fatalf("verify: %d %q %q", code, stdout, stderr)
 	}
 	code, stdout, _ = runIngestd(t, dir, nil, "wal", "inspect", "--dir", logDir)
-	if code != 0 || !strings.Contains(stdout, fmt.Sprintf("checkpoint hook: %d", last)) || !strings.Contains(stdout, ".wal") {
+	if code != 0 || !strings.Contains(stdout, fmt.Sprintf("checkpoint hook: %d", last)) || !strings.Contains(stdout, ".wal") ||
+		!strings.Contains(stdout, fmt.Sprintf("log id %016x\n", l.ID())) {
 		t.Fatalf("inspect: %d\n%s", code, stdout)
 	}
 	segs, _ := filepath.Glob(filepath.Join(logDir, "*.wal"))

@@ -183,6 +183,8 @@ func walCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "ingestd wal inspect:", err)
 		return 1
 	}
+	// Event ids of logged requests are this id and the position, both in hex.
+	fmt.Fprintf(stdout, "log id %016x\n", rep.ID)
 	fmt.Fprintf(stdout, "%-26s %12s %12s %8s %14s %14s\n", "segment", "size", "valid", "records", "first", "last")
 	for _, sg := range rep.Segments {
 		fmt.Fprintf(stdout, "%-26s %12d %12d %8d %14d %14d\n", sg.Name, sg.Size, sg.Valid, sg.Records, sg.First, sg.Last)
