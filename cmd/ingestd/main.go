@@ -224,6 +224,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		cfg.Server.Listen = *listen
 	}
 
+	// Signals are caught before "ready" is logged: a SIGHUP or SIGTERM sent as soon as a
+	// supervisor sees it must reach the loop below, not the default action, which kills.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	ctx := context.Background()
 	eng, err := core.New(ctx, cfg, core.WithLogger(log))
 	if err != nil {
@@ -244,8 +248,6 @@ func serve(args []string, stdout, stderr io.Writer) int {
 
 	served := make(chan error, 1)
 	go func() { served <- eng.Serve(ln) }()
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 wait:
 	for {
 		select {
