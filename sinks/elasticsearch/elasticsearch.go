@@ -12,7 +12,6 @@
 package elasticsearch
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -26,11 +25,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
-
 	"github.com/ingestd/ingestd/core/fieldpath"
 	"github.com/ingestd/ingestd/sinks"
 	"github.com/ingestd/ingestd/sinks/internal/httpanswer"
+	"github.com/ingestd/ingestd/sinks/internal/reqbody"
 )
 
 // Concurrency is how many batches one sink sends at once.
@@ -70,23 +68,22 @@ func init() {
 
 // Sink writes batches with the bulk API. WriteBatch may run on up to Concurrency goroutines.
 type Sink struct {
-	name     string
-	urls     []*url.URL // each with the bulk path and query in place; shared read-only
-	next     atomic.Uint32
-	index    []part
-	hasDate  bool
-	action   string
-	idField  *fieldpath.Path
-	gzip     bool
-	header   http.Header // shared read-only
-	timeout  time.Duration
-	tlsOpts  *TLS
-	secrets  []string
-	pause    time.Duration // firstPause; tests shorten it
-	tr       *http.Transport
-	gzips    sync.Pool // *gzip.Writer
-	payloads sync.Pool // *payload
-	scratch  sync.Pool // *work
+	name    string
+	urls    []*url.URL // each with the bulk path and query in place; shared read-only
+	next    atomic.Uint32
+	index   []part
+	hasDate bool
+	action  string
+	idField *fieldpath.Path
+	gzip    bool
+	header  http.Header // shared read-only
+	timeout time.Duration
+	tlsOpts *TLS
+	secrets []string
+	pause   time.Duration // firstPause; tests shorten it
+	tr      *http.Transport
+	bodies  *reqbody.Pool
+	scratch sync.Pool // *work
 }
 
 // work is one WriteBatch's reusable state.
@@ -159,11 +156,7 @@ func New(name string, opts *Options) (*Sink, error) {
 			s.setAuth("Bearer " + a.Bearer)
 		}
 	}
-	s.gzips.New = func() any {
-		zw, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression)
-		return zw
-	}
-	s.payloads.New = func() any { return &payload{s: s} }
+	s.bodies = reqbody.New("elasticsearch")
 	s.scratch.New = func() any { return new(work) }
 	return s, nil
 }
@@ -288,8 +281,7 @@ func (s *Sink) WriteBatch(ctx context.Context, b *sinks.Batch) error {
 func (s *Sink) post(ctx context.Context, w *work) error {
 	u := s.urls[int(s.next.Add(1)-1)%len(s.urls)]
 	target := u.Host + u.Path
-	p := s.take()
-	s.encode(p, w.raw)
+	b := s.encode(w.raw)
 	reqCtx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	req := (&http.Request{
@@ -299,12 +291,12 @@ func (s *Sink) post(ctx context.Context, w *work) error {
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        s.header,
-		Body:          p.reader(),
-		GetBody:       func() (io.ReadCloser, error) { return p.reader(), nil },
-		ContentLength: int64(len(p.body)),
+		Body:          b.Reader(),
+		GetBody:       b.GetBody,
+		ContentLength: int64(len(b.Bytes)),
 	}).WithContext(reqCtx)
-	resp, err := s.tr.RoundTrip(req) // closes the body, which drops its hold on p
-	p.release()
+	resp, err := s.tr.RoundTrip(req) // closes the body, which drops its hold on b
+	b.Release()
 	if err != nil {
 		if ctx.Err() == nil && reqCtx.Err() != nil {
 			err = fmt.Errorf("no answer within the %v timeout: %w", s.timeout, err)
@@ -377,63 +369,13 @@ func sinksRefused(msg string, lines []int) error {
 	return sinks.RefusedLines(errors.New(msg), lines)
 }
 
-// payload is one request body. The transport may still read it after RoundTrip returns, so it
-// goes back to the pool only when WriteBatch and every body reader have let go of it.
-type payload struct {
-	s    *Sink
-	body []byte
-	gz   bytes.Buffer
-	refs atomic.Int32
-}
-
-func (s *Sink) take() *payload {
-	p := s.payloads.Get().(*payload)
-	p.refs.Store(1)
-	return p
-}
-
-func (p *payload) reader() io.ReadCloser {
-	p.refs.Add(1)
-	return &bodyReader{p: p, r: bytes.NewReader(p.body)}
-}
-
-func (p *payload) release() {
-	if p.refs.Add(-1) == 0 {
-		p.s.payloads.Put(p)
+// encode fills a pooled body with raw, gzipped when configured.
+func (s *Sink) encode(raw []byte) *reqbody.Body {
+	b := s.bodies.Get()
+	if s.gzip {
+		b.Gzip(raw)
+	} else {
+		b.Set(raw)
 	}
-}
-
-type bodyReader struct {
-	p      *payload
-	r      *bytes.Reader
-	closed atomic.Bool
-}
-
-func (b *bodyReader) Read(buf []byte) (int, error) {
-	if b.closed.Load() {
-		return 0, errors.New("elasticsearch sink: read of a closed request body")
-	}
-	return b.r.Read(buf)
-}
-
-func (b *bodyReader) Close() error {
-	if b.closed.CompareAndSwap(false, true) {
-		b.p.release()
-	}
-	return nil
-}
-
-// encode fills p.body with raw, gzipped when configured.
-func (s *Sink) encode(p *payload, raw []byte) {
-	if !s.gzip {
-		p.body = append(p.body[:0], raw...)
-		return
-	}
-	p.gz.Reset()
-	zw := s.gzips.Get().(*gzip.Writer)
-	zw.Reset(&p.gz)
-	_, _ = zw.Write(raw) // writes to a bytes.Buffer cannot fail
-	_ = zw.Close()
-	s.gzips.Put(zw)
-	p.body = p.gz.Bytes()
+	return b
 }

@@ -5,7 +5,7 @@ package snowflake
 import "testing"
 
 // Building the request bodies of a batch (cutting it at line boundaries and copying or
-// gzipping each part into a pooled payload) allocates nothing once the buffers are warm.
+// gzipping each part into a pooled body) allocates nothing once the buffers are warm.
 func TestBodyBuildingAllocatesNothing(t *testing.T) {
 	for _, comp := range []string{CompressionNone, CompressionGzip} {
 		t.Run(comp, func(t *testing.T) {
@@ -20,9 +20,9 @@ func TestBodyBuildingAllocatesNothing(t *testing.T) {
 			run := func() {
 				for pos := 0; pos < len(data); {
 					n, _ := nextChunk(data[pos:], s.maxBody)
-					p := s.take()
+					p := s.bodies.Get()
 					s.encode(p, data[pos:pos+n])
-					p.release()
+					p.Release()
 					pos += n
 				}
 			}

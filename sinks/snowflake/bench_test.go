@@ -22,9 +22,9 @@ func BenchmarkBodies(b *testing.B) {
 			for b.Loop() {
 				for pos := 0; pos < len(data); {
 					n, _ := nextChunk(data[pos:], s.maxBody)
-					p := s.take()
+					p := s.bodies.Get()
 					s.encode(p, data[pos:pos+n])
-					p.release()
+					p.Release()
 					pos += n
 				}
 			}

@@ -30,14 +30,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
-	"github.com/klauspost/compress/gzip"
-
 	"github.com/ingestd/ingestd/sinks"
 	"github.com/ingestd/ingestd/sinks/internal/httpanswer"
+	"github.com/ingestd/ingestd/sinks/internal/reqbody"
 )
 
 // Type is the sink's config `type:`.
@@ -116,8 +114,7 @@ type Sink struct {
 	channels map[int]*channel
 	answer   []byte
 
-	gzips    sync.Pool // *gzip.Writer
-	payloads sync.Pool // *payload
+	bodies *reqbody.Pool
 }
 
 // channel is one shard's open channel.
@@ -160,11 +157,7 @@ func New(name string, opts *Options) (*Sink, error) {
 		now:      time.Now,
 		channels: map[int]*channel{},
 	}
-	s.gzips.New = func() any {
-		zw, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression)
-		return zw
-	}
-	s.payloads.New = func() any { return &payload{s: s} }
+	s.bodies = reqbody.New(Type)
 	return s, nil
 }
 
@@ -252,8 +245,8 @@ func nextChunk(rest []byte, limit int) (n int, tooLong bool) {
 
 // appendRows sends one request's lines and keeps the continuation token of the answer.
 func (s *Sink) appendRows(ctx context.Context, shard int, ch *channel, lines []byte, offset string) error {
-	p := s.take()
-	defer p.release()
+	p := s.bodies.Get()
+	defer p.Release()
 	s.encode(p, lines)
 	q := "continuationToken=" + url.QueryEscape(ch.cont)
 	if offset != "" {
@@ -285,9 +278,9 @@ func (s *Sink) channel(ctx context.Context, shard int) (*channel, error) {
 	}
 	name := s.prefix + "-" + strconv.Itoa(shard)
 	path, raw := route("/v2/streaming/databases/", s.database, "/schemas/", s.schema, "/pipes/", s.pipe, "/channels/", name)
-	p := s.take()
-	defer p.release()
-	p.body = append(p.body[:0], "{}"...)
+	p := s.bodies.Get()
+	defer p.Release()
+	p.Bytes = append(p.Bytes, "{}"...)
 	r, err := s.call(ctx, http.MethodPut, path, raw, "", "application/json", false, p)
 	if err != nil {
 		return nil, err
@@ -327,9 +320,9 @@ func (s *Sink) Resume(ctx context.Context) (string, error) {
 		Names []string `json:"channel_names"`
 	}{names})
 	path, raw := route("/v2/streaming/databases/", s.database, "/schemas/", s.schema, "/pipes/", s.pipe+":bulk-channel-status")
-	p := s.take()
-	defer p.release()
-	p.body = append(p.body[:0], req...)
+	p := s.bodies.Get()
+	defer p.Release()
+	p.Bytes = append(p.Bytes, req...)
 	r, err := s.call(ctx, http.MethodPost, path, raw, "", "application/json", false, p)
 	if err != nil {
 		return "", err
@@ -428,7 +421,7 @@ type reply struct {
 
 // call sends p to the ingest host with the scoped token. On a 401 it renews the token and sends
 // once more: scoped tokens expire, and the answer to an expired one is the only notice.
-func (s *Sink) call(ctx context.Context, method, path, raw, query, ctype string, gzipped bool, p *payload) (reply, error) {
+func (s *Sink) call(ctx context.Context, method, path, raw, query, ctype string, gzipped bool, p *reqbody.Body) (reply, error) {
 	for attempt := 0; ; attempt++ {
 		if err := s.authorize(ctx, attempt > 0); err != nil {
 			return reply{}, err
@@ -483,9 +476,9 @@ func (s *Sink) authorize(ctx context.Context, renew bool) error {
 	h = bearer.Clone()
 	h.Set("Content-Type", "application/x-www-form-urlencoded")
 	u.Path = "/oauth/token"
-	p := s.take()
-	defer p.release()
-	p.body = append(p.body[:0], form...)
+	p := s.bodies.Get()
+	defer p.Release()
+	p.Bytes = append(p.Bytes, form...)
 	r, err = s.do(ctx, http.MethodPost, &u, h, p)
 	if err != nil {
 		return err
@@ -518,7 +511,7 @@ func field(body []byte, name string) string {
 }
 
 // do sends one request and reads its answer into s.answer.
-func (s *Sink) do(ctx context.Context, method string, u *url.URL, h http.Header, p *payload) (reply, error) {
+func (s *Sink) do(ctx context.Context, method string, u *url.URL, h http.Header, p *reqbody.Body) (reply, error) {
 	reqCtx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	req := (&http.Request{
@@ -531,9 +524,9 @@ func (s *Sink) do(ctx context.Context, method string, u *url.URL, h http.Header,
 		Host:       u.Host,
 	}).WithContext(reqCtx)
 	if p != nil {
-		req.Body = p.reader()
-		req.GetBody = func() (io.ReadCloser, error) { return p.reader(), nil }
-		req.ContentLength = int64(len(p.body))
+		req.Body = p.Reader()
+		req.GetBody = p.GetBody
+		req.ContentLength = int64(len(p.Bytes))
 	}
 	target := u.Host + u.Path
 	resp, err := s.tr.RoundTrip(req)
@@ -592,64 +585,12 @@ func clip(s string, n int) string {
 	return s
 }
 
-// payload is one request body. The transport may still read it after RoundTrip returns, so it
-// goes back to the pool only when its sender and every body reader have let go of it.
-type payload struct {
-	s    *Sink
-	body []byte
-	gz   bytes.Buffer
-	refs atomic.Int32
-}
-
-func (s *Sink) take() *payload {
-	p := s.payloads.Get().(*payload)
-	p.refs.Store(1)
-	return p
-}
-
-func (p *payload) reader() io.ReadCloser {
-	p.refs.Add(1)
-	return &bodyReader{p: p, r: bytes.NewReader(p.body)}
-}
-
-func (p *payload) release() {
-	if p.refs.Add(-1) == 0 {
-		p.s.payloads.Put(p)
+// encode fills p with lines, gzipped when configured. It copies, so the request never reads the
+// engine's batch after WriteBatch returns.
+func (s *Sink) encode(p *reqbody.Body, lines []byte) {
+	if s.gzip {
+		p.Gzip(lines)
+	} else {
+		p.Set(lines)
 	}
-}
-
-type bodyReader struct {
-	p      *payload
-	r      *bytes.Reader
-	closed atomic.Bool
-}
-
-func (b *bodyReader) Read(buf []byte) (int, error) {
-	if b.closed.Load() {
-		return 0, errors.New("snowflake_streaming sink: read of a closed request body")
-	}
-	return b.r.Read(buf)
-}
-
-func (b *bodyReader) Close() error {
-	if b.closed.CompareAndSwap(false, true) {
-		b.p.release()
-	}
-	return nil
-}
-
-// encode fills p.body with lines, gzipped when configured. It copies, so the request never
-// reads the engine's batch after WriteBatch returns.
-func (s *Sink) encode(p *payload, lines []byte) {
-	if !s.gzip {
-		p.body = append(p.body[:0], lines...)
-		return
-	}
-	p.gz.Reset()
-	zw := s.gzips.Get().(*gzip.Writer)
-	zw.Reset(&p.gz)
-	_, _ = zw.Write(lines) // writes to a bytes.Buffer cannot fail
-	_ = zw.Close()
-	s.gzips.Put(zw)
-	p.body = p.gz.Bytes()
 }

@@ -14,7 +14,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -23,13 +22,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/klauspost/compress/gzip"
 
 	"github.com/ingestd/ingestd/core/fieldpath"
 	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/sinks/internal/reqbody"
 )
 
 // Concurrency is how many batches one sink sends (and waits acks for) at once.
@@ -75,8 +72,7 @@ type Sink struct {
 	tlsOpts  *TLS
 	secrets  []string
 	tr       *http.Transport
-	gzips    sync.Pool // *gzip.Writer
-	payloads sync.Pool // *payload
+	bodies   *reqbody.Pool
 	scratch  sync.Pool // *work
 }
 
@@ -129,11 +125,7 @@ func New(name string, opts *Options) (*Sink, error) {
 	}
 	s.gzHeader = s.header.Clone()
 	s.gzHeader.Set("Content-Encoding", "gzip")
-	s.gzips.New = func() any {
-		zw, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression)
-		return zw
-	}
-	s.payloads.New = func() any { return &payload{s: s} }
+	s.bodies = reqbody.New("splunk_hec")
 	s.scratch.New = func() any { return &work{vals: make([]fieldpath.Value, s.env.set.Len())} }
 	return s, nil
 }
@@ -198,10 +190,9 @@ func (s *Sink) WriteBatch(ctx context.Context, b *sinks.Batch) error {
 	w := s.scratch.Get().(*work)
 	defer s.scratch.Put(w)
 	w.raw = s.appendBatch(w.raw[:0], b.Data, w.vals, b.ReceivedAt)
-	p := s.take()
-	s.encode(p, w.raw)
-	status, retryAfter, err := s.post(ctx, s.eventURL, p, w)
-	p.release()
+	body := s.encode(w.raw)
+	status, retryAfter, err := s.post(ctx, s.eventURL, body, w)
+	body.Release()
 	if err != nil {
 		return err
 	}
@@ -256,11 +247,11 @@ func (s *Sink) awaitAck(ctx context.Context, w *work, ackID uint64) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		p := s.take()
-		p.body = strconv.AppendUint(append(p.body[:0], `{"acks":[`...), ackID, 10)
-		p.body = append(p.body, "]}"...)
-		status, _, err := s.post(ctx, s.ackURL, p, w)
-		p.release()
+		body := s.bodies.Get()
+		body.Bytes = strconv.AppendUint(append(body.Bytes, `{"acks":[`...), ackID, 10)
+		body.Bytes = append(body.Bytes, "]}"...)
+		status, _, err := s.post(ctx, s.ackURL, body, w)
+		body.Release()
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
@@ -292,9 +283,9 @@ func (s *Sink) awaitAck(ctx context.Context, w *work, ackID uint64) error {
 	}
 }
 
-// post sends p to u and leaves the answer's body in w.answer. An error means no answer
+// post sends body to u and leaves the answer's body in w.answer. An error means no answer
 // came; it is retryable.
-func (s *Sink) post(ctx context.Context, u *url.URL, p *payload, w *work) (status int, retryAfter string, err error) {
+func (s *Sink) post(ctx context.Context, u *url.URL, body *reqbody.Body, w *work) (status int, retryAfter string, err error) {
 	reqCtx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	header := s.header
@@ -308,12 +299,12 @@ func (s *Sink) post(ctx context.Context, u *url.URL, p *payload, w *work) (statu
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        header,
-		Body:          p.reader(),
-		GetBody:       func() (io.ReadCloser, error) { return p.reader(), nil },
-		ContentLength: int64(len(p.body)),
+		Body:          body.Reader(),
+		GetBody:       body.GetBody,
+		ContentLength: int64(len(body.Bytes)),
 		Host:          u.Host,
 	}).WithContext(reqCtx)
-	resp, err := s.tr.RoundTrip(req) // closes the body, which drops its hold on p
+	resp, err := s.tr.RoundTrip(req) // closes the body, which drops its hold on it
 	if err != nil {
 		if ctx.Err() == nil && reqCtx.Err() != nil {
 			err = fmt.Errorf("no answer within the %v timeout: %w", s.timeout, err)
@@ -386,63 +377,13 @@ func readAll(dst []byte, r io.Reader, limit int) ([]byte, error) {
 	}
 }
 
-// payload is one request body. The transport may read it after RoundTrip returns, so it goes
-// back to the pool only once WriteBatch and every body reader have let go of it.
-type payload struct {
-	s    *Sink
-	body []byte
-	gz   bytes.Buffer
-	refs atomic.Int32
-}
-
-func (s *Sink) take() *payload {
-	p := s.payloads.Get().(*payload)
-	p.refs.Store(1)
-	return p
-}
-
-func (p *payload) reader() io.ReadCloser {
-	p.refs.Add(1)
-	return &bodyReader{p: p, r: bytes.NewReader(p.body)}
-}
-
-func (p *payload) release() {
-	if p.refs.Add(-1) == 0 {
-		p.s.payloads.Put(p)
+// encode fills a pooled body with raw, gzipped when configured.
+func (s *Sink) encode(raw []byte) *reqbody.Body {
+	b := s.bodies.Get()
+	if s.gzip {
+		b.Gzip(raw)
+	} else {
+		b.Set(raw)
 	}
-}
-
-type bodyReader struct {
-	p      *payload
-	r      *bytes.Reader
-	closed atomic.Bool
-}
-
-func (b *bodyReader) Read(buf []byte) (int, error) {
-	if b.closed.Load() {
-		return 0, errors.New("splunk_hec sink: read of a closed request body")
-	}
-	return b.r.Read(buf)
-}
-
-func (b *bodyReader) Close() error {
-	if b.closed.CompareAndSwap(false, true) {
-		b.p.release()
-	}
-	return nil
-}
-
-// encode fills p.body with raw, gzipped when configured.
-func (s *Sink) encode(p *payload, raw []byte) {
-	if !s.gzip {
-		p.body = append(p.body[:0], raw...)
-		return
-	}
-	p.gz.Reset()
-	zw := s.gzips.Get().(*gzip.Writer)
-	zw.Reset(&p.gz)
-	_, _ = zw.Write(raw) // writes to a bytes.Buffer cannot fail
-	_ = zw.Close()
-	s.gzips.Put(zw)
-	p.body = p.gz.Bytes()
+	return b
 }
