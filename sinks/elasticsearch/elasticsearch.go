@@ -168,7 +168,7 @@ func (s *Sink) setAuth(v string) {
 
 // Connect builds the transport, reading the TLS files; it does not contact the cluster.
 func (s *Sink) Connect(context.Context) error {
-	cfg, err := s.tlsOpts.config()
+	cfg, _, err := s.tlsOpts.Config()
 	if err != nil {
 		return fmt.Errorf("elasticsearch sink %q: tls: %w", s.name, err)
 	}

@@ -1,19 +1,17 @@
 package elasticsearch
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/ingestd/ingestd/core/fieldpath"
 	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/sinks/internal/tlsfiles"
 )
 
 // Defaults of the options a config may leave out.
@@ -79,12 +77,7 @@ type BasicAuth struct {
 }
 
 // TLS configures https connections.
-type TLS struct {
-	CAFile             string `yaml:"ca_file"`   // PEM CAs trusted instead of the system's
-	CertFile           string `yaml:"cert_file"` // PEM client certificate, for mutual TLS
-	KeyFile            string `yaml:"key_file"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"` // for tests only
-}
+type TLS = tlsfiles.Client
 
 // NewOptions returns the options with every default in place, ready for YAML decoding.
 func NewOptions() *Options {
@@ -177,12 +170,7 @@ func (o *Options) Validate() []sinks.FieldError {
 		if !https && len(o.URLs) > 0 {
 			add("tls", "applies only to https urls")
 		}
-		if (t.CertFile == "") != (t.KeyFile == "") {
-			add("tls", "cert_file and key_file go together")
-		}
-		if _, err := t.config(); err != nil {
-			add("tls", err.Error())
-		}
+		t.Check(add)
 	}
 	if o.Timeout <= 0 {
 		add("timeout", fmt.Sprintf("must be positive, such as %v; got %v", DefaultTimeout, o.Timeout))
@@ -206,33 +194,6 @@ func parseURL(s string) (*url.URL, error) {
 		return nil, errors.New("must hold no path or query: set path and query instead")
 	}
 	return u, nil
-}
-
-// config builds the client TLS settings, reading the files.
-func (t *TLS) config() (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t == nil {
-		return cfg, nil
-	}
-	cfg.InsecureSkipVerify = t.InsecureSkipVerify
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
-		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file: %s holds no PEM certificate", t.CAFile)
-		}
-	}
-	if t.CertFile != "" && t.KeyFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("cert_file/key_file: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
 }
 
 func validToken(s string) bool {

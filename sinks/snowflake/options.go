@@ -1,7 +1,6 @@
 package snowflake
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
@@ -57,12 +56,7 @@ type Options struct {
 }
 
 // TLS configures https connections.
-type TLS struct {
-	CAFile             string `yaml:"ca_file"`   // PEM CAs trusted instead of the system's
-	CertFile           string `yaml:"cert_file"` // PEM client certificate (a proxy's mutual TLS)
-	KeyFile            string `yaml:"key_file"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"` // for tests only
-}
+type TLS = tlsfiles.Client
 
 // NewOptions returns the options with every default in place, ready for YAML decoding.
 func NewOptions() *Options {
@@ -133,12 +127,7 @@ func (o *Options) Validate() []sinks.FieldError {
 		if !https {
 			add("tls", "applies only to an https url")
 		}
-		if (t.CertFile == "") != (t.KeyFile == "") {
-			add("tls", "cert_file and key_file go together")
-		}
-		if _, key, err := t.config(); err != nil {
-			add(key, err.Error())
-		}
+		t.Check(add)
 	}
 	return errs
 }
@@ -191,29 +180,4 @@ func parseURL(s string) (*url.URL, error) {
 	}
 	u.Path = ""
 	return u, nil
-}
-
-// config builds the client TLS settings, reading the files; on failure it also names the
-// option at fault.
-func (t *TLS) config() (*tls.Config, string, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t == nil {
-		return cfg, "", nil
-	}
-	cfg.InsecureSkipVerify = t.InsecureSkipVerify
-	if t.CAFile != "" {
-		pool, err := tlsfiles.LoadCAs(t.CAFile)
-		if err != nil {
-			return nil, "tls.ca_file", err
-		}
-		cfg.RootCAs = pool
-	}
-	if t.CertFile != "" && t.KeyFile != "" {
-		cert, key, err := tlsfiles.LoadKeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, key, err
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, "", nil
 }

@@ -164,7 +164,7 @@ func New(name string, opts *Options) (*Sink, error) {
 // Connect builds the transport, reading the TLS files; it does not contact Snowflake, so an
 // unreachable account does not stop ingestd from starting.
 func (s *Sink) Connect(context.Context) error {
-	cfg, _, err := s.tlsOpts.config()
+	cfg, _, err := s.tlsOpts.Config()
 	if err != nil {
 		return fmt.Errorf("%s sink %q: tls: %w", Type, s.name, err)
 	}

@@ -149,7 +149,7 @@ func randomUUID() string {
 
 // Connect builds the transport, reading the TLS files; it does not contact Splunk.
 func (s *Sink) Connect(context.Context) error {
-	cfg, _, err := s.tlsOpts.config()
+	cfg, _, err := s.tlsOpts.Config()
 	if err != nil {
 		return fmt.Errorf("splunk_hec sink %q: tls: %w", s.name, err)
 	}

@@ -1,0 +1,47 @@
+package tlsfiles
+
+import "crypto/tls"
+
+// Client is the `tls:` block of a sink that connects as a client over HTTPS.
+type Client struct {
+	CAFile             string `yaml:"ca_file"`   // PEM CAs trusted instead of the system's
+	CertFile           string `yaml:"cert_file"` // PEM client certificate, for mutual TLS
+	KeyFile            string `yaml:"key_file"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"` // for tests only
+}
+
+// Config builds the client settings, reading the files; on failure it also names the option at
+// fault. A nil block gives the defaults: the system's roots, TLS 1.2 at least.
+func (c *Client) Config() (*tls.Config, string, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c == nil {
+		return cfg, "", nil
+	}
+	cfg.InsecureSkipVerify = c.InsecureSkipVerify
+	if c.CAFile != "" {
+		pool, err := LoadCAs(c.CAFile)
+		if err != nil {
+			return nil, "tls.ca_file", err
+		}
+		cfg.RootCAs = pool
+	}
+	if c.CertFile != "" && c.KeyFile != "" {
+		cert, key, err := LoadKeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, key, err
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, "", nil
+}
+
+// Check reports the block's mistakes to add, for a sink's Validate: a certificate without its
+// key (or the reverse) and files that cannot be read.
+func (c *Client) Check(add func(key, msg string)) {
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		add("tls", "cert_file and key_file go together")
+	}
+	if _, key, err := c.Config(); err != nil {
+		add(key, err.Error())
+	}
+}
