@@ -14,11 +14,12 @@ func TestEncodeAllocations(t *testing.T) {
 	for _, format := range []string{FormatNDJSON, FormatJSONArray} {
 		for _, comp := range []string{CompressionNone, CompressionGzip, CompressionZstd} {
 			s := newSink(t, "http://127.0.0.1:1", func(o *Options) { o.Format, o.Compression = format, comp })
+			var w work
 			warm := func() {
-				p := s.take()
-				s.encode(p, data)
-				p.first.Close()
-				p.release()
+				body := s.bodies.Get()
+				s.encode(body, &w, data)
+				body.Reader().Close()
+				body.Release()
 			}
 			warm()
 			if n := testing.AllocsPerRun(100, warm); n != 0 {

@@ -22,10 +22,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/sinks/internal/reqbody"
 	"github.com/ingestd/ingestd/sinks/internal/tlsfiles"
 )
 
@@ -76,9 +76,9 @@ type Sink struct {
 	// request.
 	transport *http.Transport
 
-	zstd     *zstd.Encoder // safe for concurrent EncodeAll; it pools its own encoder states
-	gzips    sync.Pool     // *gzip.Writer
-	payloads sync.Pool     // *payload
+	zstd   *zstd.Encoder // safe for concurrent EncodeAll; it pools its own encoder states
+	bodies *reqbody.Pool
+	works  sync.Pool // *work
 }
 
 // New returns an http sink named name (the name appears in its errors). It fails when opts do
@@ -142,11 +142,8 @@ func New(name string, opts *Options) (*Sink, error) {
 		}
 		s.zstd = enc
 	}
-	s.gzips.New = func() any {
-		zw, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression) // a valid level cannot fail
-		return zw
-	}
-	s.payloads.New = func() any { return newPayload(s) }
+	s.bodies = reqbody.New("http")
+	s.works.New = func() any { return new(work) }
 	return s, nil
 }
 
@@ -226,8 +223,10 @@ func (s *Sink) WriteBatch(ctx context.Context, b *sinks.Batch) error {
 	}
 	reqCtx, cancel := context.WithTimeout(ctx, s.timeout) // until the answer's body is drained
 	defer cancel()
-	p := s.take()
-	s.encode(p, b.Data)
+	w := s.works.Get().(*work)
+	defer s.works.Put(w)
+	body := s.bodies.Get()
+	s.encode(body, w, b.Data)
 	req := (&http.Request{
 		Method:        s.method,
 		URL:           s.url,
@@ -235,21 +234,21 @@ func (s *Sink) WriteBatch(ctx context.Context, b *sinks.Batch) error {
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        s.header,
-		Body:          &p.first,
-		GetBody:       p.getBody,
-		ContentLength: int64(len(p.body)),
+		Body:          body.Reader(),
+		GetBody:       body.GetBody,
+		ContentLength: int64(len(body.Bytes)),
 		Host:          s.host,
 	}).WithContext(reqCtx)
-	resp, err := tr.RoundTrip(req) // closes the body, on errors too, which releases its hold on p
+	resp, err := tr.RoundTrip(req) // closes the body, on errors too, which releases its hold
 	if err != nil {
-		p.release()
+		body.Release()
 		if ctx.Err() == nil && reqCtx.Err() != nil {
 			err = fmt.Errorf("no answer within the %v timeout: %w", s.timeout, err)
 		}
 		return fmt.Errorf("http sink %q: %s %s: %w", s.name, s.method, s.target, err)
 	}
-	err = s.result(resp, p)
-	p.release()
+	err = s.result(resp, w)
+	body.Release()
 	return err
 }
 

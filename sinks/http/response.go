@@ -28,15 +28,15 @@ var now = time.Now
 
 // result turns a response into WriteBatch's error, classified for the engine (sinks.Classify),
 // and drains and closes the body so the connection goes back to the pool.
-func (s *Sink) result(resp *http.Response, p *payload) error {
+func (s *Sink) result(resp *http.Response, w *work) error {
 	defer resp.Body.Close()
 	code := resp.StatusCode
 	if code >= 200 && code < 300 {
-		drain(resp.Body, p.scratch[:])
+		drain(resp.Body, w.scratch[:])
 		return nil
 	}
-	n, _ := io.ReadFull(resp.Body, p.scratch[:excerptMax])
-	probe, _ := io.ReadFull(resp.Body, p.scratch[excerptMax:]) // one byte more: was it cut?
+	n, _ := io.ReadFull(resp.Body, w.scratch[:excerptMax])
+	probe, _ := io.ReadFull(resp.Body, w.scratch[excerptMax:]) // one byte more: was it cut?
 	more := probe > 0
 	var msg strings.Builder
 	fmt.Fprintf(&msg, "http sink %q: %s %s: %s", s.name, s.method, s.target, resp.Status)
@@ -45,10 +45,10 @@ func (s *Sink) result(resp *http.Response, p *payload) error {
 	}
 	if n > 0 {
 		msg.WriteString(": ")
-		s.appendExcerpt(&msg, p.scratch[:n], more)
+		s.appendExcerpt(&msg, w.scratch[:n], more)
 	}
 	err := errors.New(msg.String())
-	drain(resp.Body, p.scratch[:]) // after the excerpt is copied out of scratch
+	drain(resp.Body, w.scratch[:]) // after the excerpt is copied out of scratch
 
 	return httpanswer.Classify(code, resp.Header.Get("Retry-After"), now(), err)
 }
