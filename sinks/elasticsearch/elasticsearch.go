@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -168,19 +167,9 @@ func (s *Sink) setAuth(v string) {
 
 // Connect builds the transport, reading the TLS files; it does not contact the cluster.
 func (s *Sink) Connect(context.Context) error {
-	cfg, _, err := s.tlsOpts.Config()
+	tr, err := s.tlsOpts.Transport(s.timeout, len(s.urls), Concurrency)
 	if err != nil {
-		return fmt.Errorf("elasticsearch sink %q: tls: %w", s.name, err)
-	}
-	tr := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: s.timeout, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:     cfg,
-		TLSHandshakeTimeout: min(s.timeout, 10*time.Second),
-		ForceAttemptHTTP2:   true,
-		MaxIdleConns:        Concurrency * len(s.urls),
-		MaxIdleConnsPerHost: Concurrency,
-		IdleConnTimeout:     90 * time.Second,
+		return fmt.Errorf("elasticsearch sink %q: %w", s.name, err)
 	}
 	if s.tr != nil {
 		s.tr.CloseIdleConnections()

@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -164,18 +163,9 @@ func New(name string, opts *Options) (*Sink, error) {
 // Connect builds the transport, reading the TLS files; it does not contact Snowflake, so an
 // unreachable account does not stop ingestd from starting.
 func (s *Sink) Connect(context.Context) error {
-	cfg, _, err := s.tlsOpts.Config()
+	tr, err := s.tlsOpts.Transport(s.timeout, 2, 4) // the account host and the ingest host
 	if err != nil {
-		return fmt.Errorf("%s sink %q: tls: %w", Type, s.name, err)
-	}
-	tr := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: s.timeout, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:     cfg,
-		TLSHandshakeTimeout: min(s.timeout, 10*time.Second),
-		ForceAttemptHTTP2:   true,
-		MaxIdleConnsPerHost: 4,
-		IdleConnTimeout:     90 * time.Second,
+		return fmt.Errorf("%s sink %q: %w", Type, s.name, err)
 	}
 	if s.tr != nil {
 		s.tr.CloseIdleConnections()

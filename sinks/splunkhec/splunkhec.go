@@ -16,7 +16,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -149,19 +148,9 @@ func randomUUID() string {
 
 // Connect builds the transport, reading the TLS files; it does not contact Splunk.
 func (s *Sink) Connect(context.Context) error {
-	cfg, _, err := s.tlsOpts.Config()
+	tr, err := s.tlsOpts.Transport(s.timeout, 1, Concurrency)
 	if err != nil {
-		return fmt.Errorf("splunk_hec sink %q: tls: %w", s.name, err)
-	}
-	tr := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: s.timeout, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:     cfg,
-		TLSHandshakeTimeout: min(s.timeout, 10*time.Second),
-		ForceAttemptHTTP2:   true,
-		MaxIdleConns:        Concurrency,
-		MaxIdleConnsPerHost: Concurrency,
-		IdleConnTimeout:     90 * time.Second,
+		return fmt.Errorf("splunk_hec sink %q: %w", s.name, err)
 	}
 	if s.tr != nil {
 		s.tr.CloseIdleConnections()

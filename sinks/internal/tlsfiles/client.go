@@ -1,6 +1,12 @@
 package tlsfiles
 
-import "crypto/tls"
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+)
 
 // Client is the `tls:` block of a sink that connects as a client over HTTPS.
 type Client struct {
@@ -44,4 +50,24 @@ func (c *Client) Check(add func(key, msg string)) {
 	if _, key, err := c.Config(); err != nil {
 		add(key, err.Error())
 	}
+}
+
+// Transport builds an HTTP transport with the block's TLS settings: proxies from the
+// environment, dials and handshakes bounded by timeout, HTTP/2 when the server offers it, and
+// up to perHost idle connections to each of hosts hosts, kept 90s.
+func (c *Client) Transport(timeout time.Duration, hosts, perHost int) (*http.Transport, error) {
+	cfg, _, err := c.Config()
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	return &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     cfg,
+		TLSHandshakeTimeout: min(timeout, 10*time.Second),
+		ForceAttemptHTTP2:   true,
+		MaxIdleConns:        hosts * perHost,
+		MaxIdleConnsPerHost: perHost,
+		IdleConnTimeout:     90 * time.Second,
+	}, nil
 }
