@@ -3,7 +3,8 @@
 // engine's write-ahead log moves past a batch only once the stream holds it.
 //
 // Every message carries a Nats-Msg-Id that is the same each time the same event is sent: the
-// event's own id (msg_id_field) or the batch's stream id and a hash of the event's line. A batch
+// event's id (msg_id_field, by default the event_id ingestd gives every stored event, which a
+// replay from the write-ahead log keeps) or the batch's stream id and a hash of the event's line. A batch
 // the engine retries after a partial failure is therefore stored once, as JetStream drops
 // messages whose id it has seen within the stream's duplicate window.
 //

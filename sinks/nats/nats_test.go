@@ -125,6 +125,24 @@ func TestMsgIDField(t *testing.T) {
 	}
 }
 
+// TestMsgIDDefault: by default the id is ingestd's event_id, so a copy of an event replayed
+// from the write-ahead log (same event_id, same line) is dropped by JetStream as a duplicate.
+func TestMsgIDDefault(t *testing.T) {
+	srv := startServer(t, t.TempDir(), -1, nil)
+	st := createStream(t, srv.ClientURL(), "EVENTS", nil, "ingestd.>")
+	s := newSink(t, srv.ClientURL(), nil)
+	line := `{"event":{"n":1},"stream_id":"s1","event_id":"5d1f0c2a9e7b4418000000000000a0f2-3"}`
+	for range 2 { // the second time stands for a replay after a crash
+		if err := s.WriteBatch(ctx, batch(line+"\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := readStream(t, st)
+	if len(got) != 1 || got[0].id != "5d1f0c2a9e7b4418000000000000a0f2-3" {
+		t.Fatalf("stored %+v, want the event once, with its event_id as Nats-Msg-Id", got)
+	}
+}
+
 // TestServerDown: with the server gone, a batch fails retryably within ack_timeout; once it is
 // back, delivery resumes and nothing is stored twice.
 func TestServerDown(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 // Defaults of the options a config may leave out.
 const (
 	DefaultSubject    = "ingestd.{stream}"
+	DefaultMsgIDField = "event_id"
 	DefaultMaxPending = 1024
 	DefaultAckTimeout = 10 * time.Second
 )
@@ -30,9 +31,9 @@ type Options struct {
 	// StreamName, when set, is the JetStream stream the subject must belong to: the server
 	// refuses (permanently) a message that another stream would capture.
 	StreamName string `yaml:"stream_name"`
-	// MsgIDField is a dotted path to a field holding each event's own id, sent as Nats-Msg-Id.
-	// Without it, or for an event that lacks the field, the id is the stream id and a hash of
-	// the event's line.
+	// MsgIDField is a dotted path to a field holding each event's own id, sent as Nats-Msg-Id:
+	// by default "event_id", the id ingestd gives every stored event. Set to "", or for an
+	// event that lacks the field, the id is the stream id and a hash of the event's line.
 	MsgIDField string `yaml:"msg_id_field"`
 	// MaxPending bounds the messages published but not yet acknowledged.
 	MaxPending int `yaml:"max_pending"`
@@ -62,7 +63,7 @@ type TLS struct {
 
 // NewOptions returns the options with every default in place, ready for YAML decoding.
 func NewOptions() *Options {
-	return &Options{Subject: DefaultSubject, MaxPending: DefaultMaxPending, AckTimeout: DefaultAckTimeout}
+	return &Options{Subject: DefaultSubject, MsgIDField: DefaultMsgIDField, MaxPending: DefaultMaxPending, AckTimeout: DefaultAckTimeout}
 }
 
 // Validate reports every invalid option, keyed by its YAML path. Messages never repeat a
