@@ -76,6 +76,7 @@ func FuzzIngest(f *testing.F) {
 	f.Add(gz(seedEvent), uint8(2))
 	f.Add([]byte("{\n\"stream_id\":\"x\",\r\n\"source\":\"a\",\"event\":{}}"), uint8(0))
 	f.Add([]byte(`{"source":"a","event":{},"received_at":"y","stream_id":"z"}`), uint8(1))
+	f.Add([]byte(`{"source":"a","event_id":"mine","event":{},"received_at":"y","stream_id":"z"}`), uint8(1))
 	f.Add([]byte(`{"source":"a","event":{"x":"\u2028\"}"}}`), uint8(0))
 	f.Add([]byte(`{"source":"a"`), uint8(1))
 	encodings := []string{"", "", "gzip", "zstd", "deflate", "br"}

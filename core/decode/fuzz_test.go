@@ -30,6 +30,8 @@ func FuzzScan(f *testing.F) {
 		{"[\n  {\n    \"source\": \"a\",\n    \"event\": {\"k\": [1, 2.5e-3, true, null]}\n  }\n]", false},
 		{`{"stream_id":1,"source":"a","received_at":"x","event":{}}`, false},
 		{`{"source":"a","event":{},"stream_id":1,"received_at":2}`, true},
+		{`{"event_id":"e","source":"a","event":{},"stream_id":1,"received_at":2}`, false},
+		{`{"source":"a","event_id":[1],"event":{}}`, true},
 		{`{"sour\u0063e":"\ud83d\ude00","event":{"\"":"\\"},"metadata":{}}`, false},
 		{`{"source":"a","event":{},"timestamp":"2016-12-31T23:59:60.123456789123-01:30"}`, false},
 		{`{"source":"a","event":{},"timestamp":"2025-02-30T00:00:00Z"}`, false},
@@ -156,6 +158,7 @@ func checkFuzzEvent(t *testing.T, body []byte, e Event) {
 	}
 	delete(m, "stream_id")
 	delete(m, "received_at")
+	delete(m, "event_id")
 	if !reflect.DeepEqual(after, m) {
 		t.Fatalf("%q without its cuts is %q", obj, rest)
 	}
