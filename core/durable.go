@@ -428,8 +428,9 @@ func (e *Engine) resumePoint(g *generation, id int) wal.Position {
 	return 0
 }
 
-// resumeTimeout bounds a sink's answer to Resume at start.
-const resumeTimeout = 30 * time.Second
+// resumeTimeout bounds a sink's answer to Resume at start, which delays readiness. Giving up
+// only replays more to that sink: duplicates, never loss.
+const resumeTimeout = 10 * time.Second
 
 // tokenNamed returns the token called name, or a stand-in carrying only the name (the token
 // was removed since the request was accepted), for enrich's token fact.
