@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ import (
 type resumeSink struct {
 	memSink
 	resume      string
+	fail        error // Resume's error: the destination did not answer
 	checkpoints []string
 }
 
@@ -39,7 +41,7 @@ func init() {
 	})
 }
 
-func (r *resumeSink) Resume(context.Context) (string, error) { return r.resume, nil }
+func (r *resumeSink) Resume(context.Context) (string, error) { return r.resume, r.fail }
 
 func (r *resumeSink) WriteBatch(ctx context.Context, b *sinks.Batch) error {
 	r.mu.Lock()
@@ -97,13 +99,19 @@ func TestResumeFromDestination(t *testing.T) {
 	cancel()
 	close(k.gate)
 
-	// A foreign log's checkpoint and one past the end are ignored: all four are replayed. The
+	// A foreign log's checkpoint, one past the end and any from a sink whose Resume failed are
+	// ignored: all four are replayed. The
 	// shutdown with a grace period that ends at once keeps the log's checkpoint where it was.
 	foreign := "00000000000000ff" + prefixes[1][16:]
 	past := prefixes[0][:16] + "7fffffffffffffff"
-	for _, mark := range []string{foreign, past, "not hex"} {
+	for _, c := range []struct {
+		mark string
+		fail error
+	}{{foreign, nil}, {past, nil}, {"not hex", nil}, {prefixes[3], errors.New("no answer")}} {
+		mark := c.mark
 		idA2, _ := newMem(t)
 		idK2, k2 := newResume(t, mark)
+		k2.fail = c.fail
 		k2.gate = make(chan struct{}) // deliver nothing, so the next start sees the same log
 		e, err := New(context.Background(), resumeConfig(t, walDir, idA2, idK2))
 		if err != nil {
