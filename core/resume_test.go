@@ -100,8 +100,8 @@ func TestResumeFromDestination(t *testing.T) {
 	close(k.gate)
 
 	// A foreign log's checkpoint, one past the end and any from a sink whose Resume failed are
-	// ignored: all four are replayed. The
-	// shutdown with a grace period that ends at once keeps the log's checkpoint where it was.
+	// ignored: all four are replayed. The shutdown with a grace period that ends at once keeps
+	// the log's checkpoint where it was.
 	foreign := "00000000000000ff" + prefixes[1][16:]
 	past := prefixes[0][:16] + "7fffffffffffffff"
 	for _, c := range []struct {
