@@ -97,9 +97,8 @@ func (d *durable) setMark(id int, pos wal.Position) {
 	if pos == 0 {
 		return
 	}
-	b := make([]byte, 0, 32)
-	b = appendHex16(appendHex16(b, d.log.ID()), uint64(pos))
-	mark := string(b)
+	var b [32]byte
+	mark := string(appendHex16(appendHex16(b[:0], d.log.ID()), uint64(pos)))
 	d.marks[id].Store(&mark)
 }
 

@@ -198,6 +198,17 @@ const (
 	ok        = okTokens + okStreams + okSinks
 )
 
+// An explicit commit_delay of 0s turns the wait off rather than falling back to the default.
+func TestCommitDelayOff(t *testing.T) {
+	cfg, err := Parse([]byte(ok+"server: {wal: {commit_delay: 0s}}\n"), "t.yaml")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if d := cfg.Server.WAL.CommitDelay; d == nil || *d != 0 {
+		t.Fatalf("commit_delay: 0s decoded as %v, want 0", d)
+	}
+}
+
 func TestParseDefaults(t *testing.T) {
 	cfg, err := Parse([]byte(ok+"server: {shards: 0}\n"), "t.yaml")
 	if err != nil {
@@ -321,6 +332,11 @@ func TestParseInvalid(t *testing.T) {
 		`t.yaml:6: server.write_timeout: must be greater than 0, such as "1s"`,
 		`t.yaml:7: server.idle_timeout: must be greater than 0, such as "1s"`,
 		`t.yaml:8: server.grace_period: must be greater than 0, such as "1s"`)
+	f(ok+"server: {wal: {segment_bytes: 1000}}\n", "t.yaml:4: server.wal.segment_bytes: must be at least 1048576 (1 MiB)")
+	f(ok+"server:\n  wal: {commit_delay: 2s, commit_siblings: -1}\n",
+		"t.yaml:5: server.wal.commit_delay: must be between 0 (off) and 1s",
+		"t.yaml:5: server.wal.commit_siblings: must be at least 1")
+	f(ok+"server: {wal: {commit_delay: -1ms}}\n", "t.yaml:4: server.wal.commit_delay: must be between 0 (off) and 1s")
 
 	// tokens
 	f(okStreams+okSinks, "t.yaml:1: tokens: at least one token is required")

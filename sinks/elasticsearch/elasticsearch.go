@@ -270,7 +270,8 @@ func (s *Sink) WriteBatch(ctx context.Context, b *sinks.Batch) error {
 func (s *Sink) post(ctx context.Context, w *work) error {
 	u := s.urls[int(s.next.Add(1)-1)%len(s.urls)]
 	target := u.Host + u.Path
-	b := s.encode(w.raw)
+	b := s.bodies.Get()
+	b.Fill(w.raw, s.gzip)
 	reqCtx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	req := (&http.Request{
@@ -356,15 +357,4 @@ func sortedCopy(lines []int) []int {
 
 func sinksRefused(msg string, lines []int) error {
 	return sinks.RefusedLines(errors.New(msg), lines)
-}
-
-// encode fills a pooled body with raw, gzipped when configured.
-func (s *Sink) encode(raw []byte) *reqbody.Body {
-	b := s.bodies.Get()
-	if s.gzip {
-		b.Gzip(raw)
-	} else {
-		b.Set(raw)
-	}
-	return b
 }

@@ -21,7 +21,7 @@ func TestBodyBuildingAllocatesNothing(t *testing.T) {
 				for pos := 0; pos < len(data); {
 					n, _ := nextChunk(data[pos:], s.maxBody)
 					p := s.bodies.Get()
-					s.encode(p, data[pos:pos+n])
+					p.Fill(data[pos:pos+n], s.gzip)
 					p.Release()
 					pos += n
 				}

@@ -237,7 +237,7 @@ func nextChunk(rest []byte, limit int) (n int, tooLong bool) {
 func (s *Sink) appendRows(ctx context.Context, shard int, ch *channel, lines []byte, offset string) error {
 	p := s.bodies.Get()
 	defer p.Release()
-	s.encode(p, lines)
+	p.Fill(lines, s.gzip) // a copy: the request never reads the engine's batch after WriteBatch
 	q := "continuationToken=" + url.QueryEscape(ch.cont)
 	if offset != "" {
 		q += "&offsetToken=" + url.QueryEscape(offset)
@@ -573,14 +573,4 @@ func clip(s string, n int) string {
 		s += "..."
 	}
 	return s
-}
-
-// encode fills p with lines, gzipped when configured. It copies, so the request never reads the
-// engine's batch after WriteBatch returns.
-func (s *Sink) encode(p *reqbody.Body, lines []byte) {
-	if s.gzip {
-		p.Gzip(lines)
-	} else {
-		p.Set(lines)
-	}
 }

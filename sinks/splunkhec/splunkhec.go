@@ -179,7 +179,8 @@ func (s *Sink) WriteBatch(ctx context.Context, b *sinks.Batch) error {
 	w := s.scratch.Get().(*work)
 	defer s.scratch.Put(w)
 	w.raw = s.appendBatch(w.raw[:0], b.Data, w.vals, b.ReceivedAt)
-	body := s.encode(w.raw)
+	body := s.bodies.Get()
+	body.Fill(w.raw, s.gzip)
 	status, retryAfter, err := s.post(ctx, s.eventURL, body, w)
 	body.Release()
 	if err != nil {
@@ -364,15 +365,4 @@ func readAll(dst []byte, r io.Reader, limit int) ([]byte, error) {
 			return dst, err
 		}
 	}
-}
-
-// encode fills a pooled body with raw, gzipped when configured.
-func (s *Sink) encode(raw []byte) *reqbody.Body {
-	b := s.bodies.Get()
-	if s.gzip {
-		b.Gzip(raw)
-	} else {
-		b.Set(raw)
-	}
-	return b
 }

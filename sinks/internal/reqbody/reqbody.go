@@ -89,6 +89,16 @@ func (b *Body) replay() (io.ReadCloser, error) {
 // while the transport may still be reading the body.
 func (b *Body) Set(raw []byte) { b.Bytes = append(b.Bytes[:0], raw...) }
 
+// Fill makes Bytes raw, gzipped when gzipped is set: the body of a sink whose compression is
+// gzip or none.
+func (b *Body) Fill(raw []byte, gzipped bool) {
+	if gzipped {
+		b.Gzip(raw)
+	} else {
+		b.Set(raw)
+	}
+}
+
 // Gzip makes Bytes raw compressed with gzip.
 func (b *Body) Gzip(raw []byte) {
 	zw := b.pool.gzips.Get().(*gzip.Writer)
