@@ -8,6 +8,8 @@ import (
 
 	"github.com/ingestd/ingestd/core"
 	"github.com/ingestd/ingestd/core/config"
+	"github.com/ingestd/ingestd/core/decode"
+	"github.com/ingestd/ingestd/core/pipeline"
 	"github.com/ingestd/ingestd/core/processor"
 )
 
@@ -125,9 +127,49 @@ func BenchmarkPipeline(b *testing.B) {
 	})
 }
 
-// BenchmarkPipelineWorker runs the reference pipeline's worker alone over stored events (no
-// handler, ring or sink): the pipeline's own cost per event, next to what plain storing costs.
+// BenchmarkPipelineWorker runs the reference pipeline's worker alone (no handler, ring or
+// sink): the pipeline's own cost per event. bytes runs Run over stored lines; indexed runs
+// RunIndexed over the decoder's member index, as the engine does, and includes building each
+// event's tail and copying it out when it reaches a sink.
 func BenchmarkPipelineWorker(b *testing.B) {
+	b.Run("bytes", benchWorkerBytes)
+	b.Run("indexed", benchWorkerIndexed)
+}
+
+func benchWorkerIndexed(b *testing.B) {
+	_, cfg := startPipelineEngine(b, referencePipeline, pipelineBatch, 4<<20)
+	body := bytes.Join(makeEvents(100), []byte("\n"))
+	var sc decode.Scanner
+	sc.Index = true
+	if err := sc.Scan(body, decode.NDJSON, decode.Limits{}); err != nil {
+		b.Fatal(err)
+	}
+	w := cfg.Streams[0].Pipeline.NewWorker()
+	facts := &processor.Facts{Token: []byte(`"bench"`), Stream: []byte(`"payments"`)}
+	src := pipeline.Source{Body: body, Members: sc.Members}
+	tail := []byte(`,"stream_id":"` + benchStream + `","received_at":"2025-02-12T14:32:15.123456789Z","event_id":"0123456789abcdef0123456789abcdef-`)
+	b.SetBytes(int64(len(body) / len(sc.Events)))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k := i % len(sc.Events)
+		src.Event = &sc.Events[k]
+		src.Tail = append(src.Tail[:0], tail...)
+		src.Tail = append(src.Tail, byte('0'+k%10), '"')
+		r, ok := w.RunIndexed(&src, facts, 0)
+		if !ok {
+			b.Fatalf("RunIndexed declined event %d", k)
+		}
+		for s := range 2 {
+			if r.Sinks&(1<<s) != 0 {
+				w.Line(s)
+			}
+		}
+		i++
+	}
+}
+
+func benchWorkerBytes(b *testing.B) {
 	_, cfg := startPipelineEngine(b, referencePipeline, pipelineBatch, 4<<20)
 	var stored [][]byte
 	for _, ev := range makeEvents(100) {

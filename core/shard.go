@@ -24,7 +24,8 @@ type shard struct {
 	pipes   []*pipeline.Worker // per stream (stream.index); nil for plain pipelines
 	counts  []*pipelineCounts  // per stream, beside pipes
 	facts   processor.Facts
-	scratch []byte // one stored line, when it is processed or goes to several sinks
+	scratch []byte          // one stored line, when it is processed or goes to several sinks
+	src     pipeline.Source // the event RunIndexed reads; Tail is the shard's buffer
 }
 
 type openBatch struct {
@@ -117,9 +118,20 @@ func (sh *shard) processPipeline(u *unit, w *pipeline.Worker) {
 	events := u.scan.Events
 	counts := sh.counts[st.index]
 	defer counts.flush(st.pipeMet)
+	indexed := u.scan.Index
 	for i := range events {
-		sh.scratch = appendStored(sh.scratch[:0], u.body, &events[i], st.idJSON, u.receivedJSON, u.idPrefix, i)
-		r := w.Run(sh.scratch[:len(sh.scratch)-1], &sh.facts, u.received)
+		ev := &events[i]
+		var r *pipeline.Result
+		ok := false
+		if indexed {
+			sh.src.Tail = appendTail(sh.src.Tail[:0], ev, st.idJSON, u.receivedJSON, u.idPrefix, i)
+			sh.src.Body, sh.src.Event, sh.src.Members = u.body, ev, u.scan.Members
+			r, ok = w.RunIndexed(&sh.src, &sh.facts, u.received)
+		}
+		if !ok {
+			sh.scratch = appendStored(sh.scratch[:0], u.body, ev, st.idJSON, u.receivedJSON, u.idPrefix, i)
+			r = w.Run(sh.scratch[:len(sh.scratch)-1], &sh.facts, u.received)
+		}
 		counts.count(r)
 		for m := r.Sinks; m != 0; m &= m - 1 {
 			j := bits.TrailingZeros64(m)
@@ -131,6 +143,7 @@ func (sh *shard) processPipeline(u *unit, w *pipeline.Worker) {
 			sh.added(st, j, ob)
 		}
 	}
+	sh.src.Body, sh.src.Event, sh.src.Members = nil, nil, nil
 }
 
 // skips reports whether u's events must not go to binding j of st: u is a replayed request that

@@ -29,6 +29,12 @@ func appendStored(dst, body []byte, ev *decode.Event, streamIDJSON, receivedJSON
 	if ev.Newlines {
 		dst = dropNewlines(dst, start)
 	}
+	dst = appendTail(dst, ev, streamIDJSON, receivedJSON, idPrefix, index)
+	return append(dst, '}', '\n')
+}
+
+// appendTail appends the members appendStored adds to the client's object, each after a comma.
+func appendTail(dst []byte, ev *decode.Event, streamIDJSON, receivedJSON, idPrefix []byte, index int) []byte {
 	dst = append(dst, `,"stream_id":`...)
 	dst = append(dst, streamIDJSON...)
 	dst = append(dst, `,"received_at":`...)
@@ -41,7 +47,7 @@ func appendStored(dst, body []byte, ev *decode.Event, streamIDJSON, receivedJSON
 		dst = append(dst, `,"timestamp":`...)
 		dst = append(dst, receivedJSON...)
 	}
-	return append(dst, '}', '\n')
+	return dst
 }
 
 // dropNewlines removes '\n' and '\r' from dst[from:] in place.

@@ -12,18 +12,21 @@ import (
 func TestScanAllocs(t *testing.T) {
 	f := func(name string, body []byte, format Format) {
 		t.Helper()
-		var s Scanner
-		if err := s.Scan(body, format, Limits{}); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if n := testing.AllocsPerRun(100, func() { _ = s.Scan(body, format, Limits{}) }); n != 0 {
-			t.Fatalf("%s: %v allocations per Scan, want 0", name, n)
+		for _, index := range []bool{false, true} {
+			s := Scanner{Index: index}
+			if err := s.Scan(body, format, Limits{}); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if n := testing.AllocsPerRun(100, func() { _ = s.Scan(body, format, Limits{}) }); n != 0 {
+				t.Fatalf("%s, index %t: %v allocations per Scan, want 0", name, index, n)
+			}
 		}
 	}
 	f("one event", []byte(seedEvent), JSON)
 	f("ndjson batch:100", batchBody(NDJSON, 100), NDJSON)
 	f("json batch:100", batchBody(JSON, 100), JSON)
 	f("escaped timestamp", []byte(`{"source":"a","event":{},"timestamp":"2025-02-12T14:32:15.123\u005a","sourc\u0065s":1}`), JSON)
+	f("nested", []byte(`{"source":"a","event":{"card":{"number":"4242","exp":{"m":1}},"l":[{"a":{}}]},"metadata":{"x":{}}}`), JSON)
 }
 
 func TestDecompressAllocs(t *testing.T) {

@@ -49,7 +49,12 @@ type Event struct {
 	// Newlines reports that Object contains '\n' or '\r'. They can only be insignificant
 	// whitespace, because JSON strings cannot hold raw control characters.
 	Newlines bool
-	Line     int32 // 1-based line of the body where the event starts
+	// Spaces reports that Object holds whitespace outside its strings, so it is not compact.
+	Spaces bool
+	Line   int32 // 1-based line of the body where the event starts
+	// Members is the index in Scanner.Members of the first member of Object. It is meaningful
+	// only when the Scanner's Index was set.
+	Members int32
 }
 
 // Limits bounds one request. A zero or negative field means the SPEC §1 default.
@@ -70,6 +75,12 @@ type Scanner struct {
 	// it holds the events scanned before the failure.
 	Events []Event
 
+	// Index, set by the caller before Scan, makes Scan record the members of each event's
+	// objects in Members (see Member), so that later stages can reach fields without searching.
+	Index bool
+	// Members holds what the last Scan recorded when Index was set; it is empty otherwise.
+	Members []Member
+
 	body      []byte
 	format    Format
 	maxEvents int
@@ -78,6 +89,7 @@ type Scanner struct {
 	line      int32 // NDJSON: the current line number; JSON: 1
 	lineStart int   // NDJSON: offset of the current line in body
 	nl        bool  // whitespace skipped since the current event began held '\n' or '\r'
+	sp        bool  // whitespace was skipped since the current event began
 	anyNL     bool  // some whitespace skipped before the current event held '\n' or '\r'
 
 	// Per-event field bookkeeping: the known fields already seen, and the first field problem
@@ -102,6 +114,7 @@ type Scanner struct {
 // NDJSON, within the body for JSON. The whole body is rejected at the first invalid event.
 func (s *Scanner) Scan(body []byte, f Format, lim Limits) error {
 	s.Events = s.Events[:0]
+	s.Members = s.Members[:0]
 	s.body = body
 	s.format = f
 	s.maxEvents = lim.MaxEvents
@@ -236,15 +249,20 @@ func (s *Scanner) one(b []byte, i int) int {
 	s.Events = append(s.Events, Event{Line: s.line})
 	ev := &s.Events[len(s.Events)-1]
 	s.anyNL = s.anyNL || s.nl
-	s.nl = false
+	s.nl, s.sp = false, false
 	s.seen = 0
 	s.pend = pendNone
-	end := s.event(b, i, ev)
+	var end int
+	if s.Index {
+		end = s.eventIdx(b, i, ev)
+	} else {
+		end = s.event(b, i, ev)
+	}
 	if end < 0 {
 		return -1
 	}
 	ev.Object = Span{int32(i), int32(end)}
-	ev.Newlines = s.nl
+	ev.Newlines, ev.Spaces = s.nl, s.sp
 	switch {
 	case s.pend != pendNone:
 		s.ek = ekField
@@ -373,17 +391,8 @@ func (s *Scanner) event(b []byte, i int, ev *Event) int {
 			return s.fail(ekObjEnd, i)
 		}
 		took := false
-		if (f == fStreamID || f == fReceivedAt || f == fEventID) && ncut < len(ev.Cut) {
-			// Take the comma before the member unless the previous cut member took it, else
-			// the one after it. With neither, the object holds cut members only and is
-			// rejected for a missing field.
-			switch {
-			case prevComma >= 0 && !commaTaken:
-				ev.Cut[ncut] = Span{int32(prevComma), int32(vEnd)}
-			case b[i] == ',':
-				ev.Cut[ncut] = Span{int32(keyStart), int32(i + 1)}
-				took = true
-			}
+		if isCut(f) && ncut < len(ev.Cut) {
+			ev.Cut[ncut], took = cutSpan(b, keyStart, vEnd, i, prevComma, commaTaken)
 			ncut++
 		}
 		if b[i] == '}' {
@@ -392,6 +401,23 @@ func (s *Scanner) event(b []byte, i int, ev *Event) int {
 		prevComma, commaTaken = i, took
 		i = s.ws(b, i+1)
 	}
+}
+
+func isCut(f field) bool { return f == fStreamID || f == fReceivedAt || f == fEventID }
+
+// cutSpan returns the Event.Cut span of the member b[key:vEnd], which b[next] (',' or '}')
+// follows, and whether the span took that comma. It takes the comma before the member, at
+// prevComma (-1 for none), unless the previous cut member took it, else the one after it.
+// With neither, the object holds cut members only, will be rejected for a missing field, and
+// the span is zero.
+func cutSpan(b []byte, key, vEnd, next, prevComma int, commaTaken bool) (Span, bool) {
+	switch {
+	case prevComma >= 0 && !commaTaken:
+		return Span{int32(prevComma), int32(vEnd)}, false
+	case b[next] == ',':
+		return Span{int32(key), int32(next + 1)}, true
+	}
+	return Span{}, false
 }
 
 // member records the value v of the known field f, or the event's first field problem.

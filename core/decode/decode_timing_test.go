@@ -36,6 +36,25 @@ func BenchmarkScan(b *testing.B) {
 	f(JSON, "json", 100)
 }
 
+// BenchmarkScanIndex measures what recording the member index costs over the plain scan.
+func BenchmarkScanIndex(b *testing.B) {
+	body := batchBody(NDJSON, 100)
+	for _, index := range []bool{false, true} {
+		b.Run(fmt.Sprintf("index:%t", index), func(b *testing.B) {
+			s := Scanner{Index: index}
+			if err := s.Scan(body, NDJSON, Limits{}); err != nil || len(s.Events) != 100 {
+				b.Fatalf("Scan: %v, %d events", err, len(s.Events))
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				sinkErr = s.Scan(body, NDJSON, Limits{})
+			}
+			b.ReportMetric(float64(100*b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
 var sinkBool bool
 
 // BenchmarkSonicValid is the baseline: validation alone, without indexing anything.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,8 +54,11 @@ func FuzzScan(f *testing.F) {
 		if ndjson {
 			format = NDJSON
 		}
-		var s Scanner
-		err := s.Scan(body, format, Limits{MaxEvents: 1000, MaxDepth: 64})
+		// Tight depth limits make the indexing scan fail in its own objects too.
+		for _, depth := range []int{2, 3} {
+			scanBoth(t, body, format, Limits{MaxEvents: 1000, MaxDepth: depth})
+		}
+		s, err := scanBoth(t, body, format, Limits{MaxEvents: 1000, MaxDepth: 64})
 		if err != nil {
 			var ae *apierr.Error
 			if !errors.As(err, &ae) || ae.Code == apierr.OK || ae.Detail == "" {
@@ -69,8 +74,162 @@ func FuzzScan(f *testing.F) {
 		for _, e := range s.Events {
 			checkEvent(t, body, e)
 			checkFuzzEvent(t, body, e)
+			if want := hasSpaces(body[e.Object.Start:e.Object.End]); e.Spaces != want {
+				t.Fatalf("Spaces = %t for %q", e.Spaces, body[e.Object.Start:e.Object.End])
+			}
 		}
+		checkIndex(t, body, s)
 	})
+}
+
+// scanBoth scans body without and with Index, asserts that the two agree on everything but
+// the index, and returns the indexing Scanner and its error.
+func scanBoth(t *testing.T, body []byte, format Format, lim Limits) (*Scanner, error) {
+	t.Helper()
+	plain, indexed := &Scanner{}, &Scanner{Index: true}
+	errPlain := plain.Scan(body, format, lim)
+	errIndexed := indexed.Scan(body, format, lim)
+	if !reflect.DeepEqual(errPlain, errIndexed) {
+		t.Fatalf("Scan(%q, %+v): plain %v, indexed %v", body, lim, errPlain, errIndexed)
+	}
+	if len(plain.Members) != 0 {
+		t.Fatalf("Scan without Index recorded %d members", len(plain.Members))
+	}
+	events := slices.Clone(indexed.Events)
+	for k := range events {
+		events[k].Members = 0
+	}
+	if !reflect.DeepEqual(plain.Events, events) {
+		t.Fatalf("Scan(%q, %+v) events\nplain   %+v\nindexed %+v", body, lim, plain.Events, events)
+	}
+	return indexed, errIndexed
+}
+
+// hasSpaces reports whether the valid JSON obj holds whitespace outside its strings.
+func hasSpaces(obj []byte) bool {
+	in := false
+	for i := 0; i < len(obj); i++ {
+		switch c := obj[i]; {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return true
+		}
+	}
+	return false
+}
+
+// member is one member of an object decoded token by token, and object such an object: unlike
+// a map, it keeps the order of the members and every duplicate.
+type (
+	member struct {
+		key   string
+		value any
+	}
+	object []member
+)
+
+// decodeTokens decodes one JSON value, keeping objects as object and numbers as written.
+func decodeTokens(t *testing.T, b []byte) any {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	v, err := nextValue(d)
+	if err != nil {
+		t.Fatalf("decoding %q: %v", b, err)
+	}
+	if _, err := d.Token(); err != io.EOF {
+		t.Fatalf("decoding %q: more after the value (%v)", b, err)
+	}
+	return v
+}
+
+func nextValue(d *json.Decoder) (any, error) {
+	tok, err := d.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		o := object{}
+		for d.More() {
+			k, err := d.Token()
+			if err != nil {
+				return nil, err
+			}
+			v, err := nextValue(d)
+			if err != nil {
+				return nil, err
+			}
+			o = append(o, member{k.(string), v})
+		}
+		_, err = d.Token()
+		return o, err
+	case json.Delim('['):
+		a := []any{}
+		for d.More() {
+			v, err := nextValue(d)
+			if err != nil {
+				return nil, err
+			}
+			a = append(a, v)
+		}
+		_, err = d.Token()
+		return a, err
+	}
+	return tok, nil
+}
+
+// checkIndex asserts that the member tree of each event reproduces its object, member by
+// member, down to level IndexDepth, and that the trees together use every recorded member.
+func checkIndex(t *testing.T, body []byte, s *Scanner) {
+	t.Helper()
+	used := 0
+	var walk func(first int32, want object, level int)
+	walk = func(first int32, want object, level int) {
+		k := first
+		for n, w := range want {
+			if n > 0 && k == 0 {
+				t.Fatalf("the member list at %d ends after %d of %d members", first, n, len(want))
+			}
+			m := s.Members[k]
+			used++
+			key := body[m.Key.Start:m.Key.End]
+			var got string
+			if err := json.Unmarshal(append(append([]byte{'"'}, key...), '"'), &got); err != nil || got != w.key {
+				t.Fatalf("member %d: key %q, want %q (%v)", k, key, w.key, err)
+			}
+			if m.KeyEscaped != bytes.Contains(key, []byte{'\\'}) {
+				t.Fatalf("member %d: KeyEscaped %t for %q", k, m.KeyEscaped, key)
+			}
+			if v := decodeTokens(t, body[m.Value.Start:m.Value.End]); !reflect.DeepEqual(v, w.value) {
+				t.Fatalf("member %d %q: value %q decodes to %v, want %v", k, key, body[m.Value.Start:m.Value.End], v, w.value)
+			}
+			kids, _ := w.value.(object)
+			switch {
+			case level < IndexDepth && len(kids) > 0:
+				if m.Kids != k+1 {
+					t.Fatalf("member %d %q: Kids = %d, want %d", k, key, m.Kids, k+1)
+				}
+				walk(m.Kids, kids, level+1)
+			case m.Kids != 0:
+				t.Fatalf("member %d %q at level %d: Kids = %d, want 0", k, key, level, m.Kids)
+			}
+			k = m.Next
+		}
+		if k != 0 {
+			t.Fatalf("the member list at %d goes on after its %d members", first, len(want))
+		}
+	}
+	for _, e := range s.Events {
+		want := decodeTokens(t, body[e.Object.Start:e.Object.End]).(object)
+		walk(e.Members, want, 1)
+	}
+	if used != len(s.Members) {
+		t.Fatalf("the events' member trees use %d of %d members", used, len(s.Members))
+	}
 }
 
 // checkJSONBody asserts that encoding/json accepts an accepted JSON body and sees n events.

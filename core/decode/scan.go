@@ -23,17 +23,23 @@ func (s *Scanner) ws(b []byte, i int) int {
 	return s.wsSlow(b, i)
 }
 
+// wsSlow also notes, for Event.Spaces and Event.Newlines, what it skipped.
 func (s *Scanner) wsSlow(b []byte, i int) int {
-	for ; i < len(b); i++ {
-		switch b[i] {
+	j := i
+scan:
+	for ; j < len(b); j++ {
+		switch b[j] {
 		case ' ', '\t':
 		case '\n', '\r':
 			s.nl = true
 		default:
-			return i
+			break scan
 		}
 	}
-	return i
+	if j > i {
+		s.sp = true
+	}
+	return j
 }
 
 // value scans one JSON value at b[i]; depth is the nesting level of the container holding it.

@@ -231,6 +231,10 @@ func (n *node) kid(key []byte, esc bool) *node {
 	return nil
 }
 
+// KindOf returns the kind of the JSON value whose first byte is c, or 0 when no value starts
+// with c.
+func KindOf(c byte) Kind { return kindOf[c] }
+
 var kindOf = [256]Kind{
 	'"': String, '{': Object, '[': Array, 't': Bool, 'f': Bool, 'n': Null,
 	'-': Number, '0': Number, '1': Number, '2': Number, '3': Number, '4': Number,

@@ -1,6 +1,7 @@
 package mask
 
 import (
+	"bytes"
 	"net/netip"
 	"slices"
 	"strings"
@@ -505,5 +506,25 @@ func TestFindFrom(t *testing.T) {
 	f("ipv6", "x 2001:db8::1", 2, "2001:db8::1")
 	for _, name := range BuiltinNames() {
 		f(name, "4111111111111111 bob@example.com", 99, "")
+	}
+}
+
+// TestNextDigit holds the eight-bytes-at-a-time digit search to a plain loop, on every byte
+// value at every offset.
+func TestNextDigit(t *testing.T) {
+	for c := range 256 {
+		for at := range 20 {
+			s := bytes.Repeat([]byte{'x'}, 20)
+			s[at] = byte(c)
+			for from := range 21 {
+				want := from
+				for want < len(s) && !isDigit(s[want]) {
+					want++
+				}
+				if got := nextDigit(s, from); got != want {
+					t.Fatalf("byte %#x at %d, from %d: got %d, want %d", c, at, from, got, want)
+				}
+			}
+		}
 	}
 }

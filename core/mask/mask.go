@@ -184,10 +184,27 @@ func (m *Masker) Apply(dst, s []byte) (out []byte, changed bool) {
 		}
 		return m.replace(dst, s, nil), true
 	}
+	// Most strings hold nothing to mask: find that out before taking scratch space.
+	var firsts [4]match
+	found := false
+	for k, d := range m.dets {
+		mt := find(d, s, 0)
+		if k < len(firsts) {
+			firsts[k] = mt
+		}
+		found = found || mt.ok
+	}
+	if !found {
+		return append(dst, s...), false
+	}
 	sc := m.pool.Get().(*scratch)
 	next := sc.next
 	for k, d := range m.dets {
-		next[k] = find(d, s, 0)
+		if k < len(firsts) {
+			next[k] = firsts[k]
+		} else {
+			next[k] = find(d, s, 0)
+		}
 	}
 	pos := 0
 	for {

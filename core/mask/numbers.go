@@ -14,10 +14,9 @@ const (
 )
 
 func (cardDetector) Find(s []byte, from int) (int, int, bool) {
-	for i := from; i < len(s); {
-		if !isDigit(s[i]) {
-			i++
-			continue
+	for i := from; len(s)-i >= minCardDigits; {
+		if i = nextDigit(s, i); i == len(s) {
+			break
 		}
 		run := skipDigits(s, i)
 		if i == 0 || !is(s[i-1], cAlnum) {

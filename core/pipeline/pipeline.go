@@ -74,11 +74,14 @@ type Pipeline struct {
 
 	// Every field the routes read (conditions and sampling keys) is found in one pass over the
 	// event: fields is their union, and each route maps its own fields into it.
-	fields   *fieldpath.Set
-	condIdx  [][]int // per route: the index in fields of each of its condition's fields
-	keyIdx   []int   // per route: the index in fields of its sampling key, or -1
-	rateIdx  int     // the index in fields of the top-level "sample_rate", or -1
-	maxWidth int     // the most fields one condition reads
+	fields     *fieldpath.Set
+	fieldPaths []*fieldpath.Path // the paths of fields, by index
+	condIdx    [][]int           // per route: the index in fields of each of its condition's fields
+	keyIdx     []int             // per route: the index in fields of its sampling key, or -1
+	rateIdx    int               // the index in fields of the top-level "sample_rate", or -1
+	maxWidth   int               // the most fields one condition reads
+
+	indexed *indexedPlan // nil when RunIndexed cannot serve the pipeline
 }
 
 // New assembles a pipeline. sinks names the sinks the routes and defaults index.
@@ -124,6 +127,9 @@ func New(steps []Step, routes []Route, defaults []int, sinks []string) (*Pipelin
 	}
 	p.plain = len(steps) == 0 && len(routes) == 0
 	p.indexFields()
+	if !p.plain {
+		p.indexed = planIndexed(p)
+	}
 	return p, nil
 }
 
@@ -164,6 +170,7 @@ func (p *Pipeline) indexFields() {
 		}
 	}
 	p.fields = fieldpath.NewSet(paths...)
+	p.fieldPaths = paths
 }
 
 // Sinks returns the names of the sinks the pipeline routes to; Result.Sinks indexes them.
@@ -185,7 +192,7 @@ func (p *Pipeline) Plain() bool { return p.plain }
 // Result is what the pipeline did with one event. It belongs to the Worker and is valid until
 // its next Run.
 type Result struct {
-	Event      []byte        // the processed event, one line without newline; nil when a step dropped it
+	Event      []byte        // the processed event, one line without newline; nil when a step dropped it (and, from RunIndexed, when it reaches no sink)
 	Failed     uint64        // steps that could not do their work and tagged the event instead
 	Matched    uint64        // routes whose condition held
 	SampledOut uint64        // matched routes whose sampling dropped the event
@@ -212,6 +219,8 @@ type Worker struct {
 	numBuf  []byte
 	variant []byte // the event with sample_rate set
 	varRate int    // the rate in variant; 0 when variant is stale
+
+	ix indexedState
 }
 
 // NewWorker returns a Worker for p.
@@ -225,6 +234,22 @@ func (p *Pipeline) NewWorker() *Worker {
 	for _, s := range p.steps {
 		w.states = append(w.states, s.Proc.NewState())
 	}
+	if pl := p.indexed; pl != nil {
+		w.ix.slots = make([]int32, pl.nslots)
+		width := 0
+		for _, st := range pl.steps {
+			if st.kind == kindFilter {
+				width = max(width, len(st.slots))
+			}
+		}
+		w.ix.vals = make([]fieldpath.Value, width)
+		w.ix.mappers = make([]valueMapper, len(w.states))
+		for i, st := range pl.steps {
+			if st.kind == kindMap {
+				w.ix.mappers[i] = w.states[i].(valueMapper)
+			}
+		}
+	}
 	return w
 }
 
@@ -232,10 +257,7 @@ func (p *Pipeline) NewWorker() *Worker {
 // paces dynamic sampling. The result, and the bytes it refers to, are valid until the next Run.
 func (w *Worker) Run(event []byte, facts *processor.Facts, now int64) *Result {
 	p := w.p
-	r := &w.res
-	// rates is left as it was: reach sets a sink's rate whenever it adds the sink.
-	r.Event, r.Failed, r.Matched, r.SampledOut, r.Default, r.Sinks, r.DropCode = nil, 0, 0, 0, false, 0, -1
-	w.varRate = 0
+	r := w.reset()
 	cur, next := event, 0
 	drop := 0
 	for i, st := range w.states {
@@ -260,6 +282,23 @@ func (w *Worker) Run(event []byte, facts *processor.Facts, now int64) *Result {
 	if len(w.vals) > 0 {
 		p.fields.Lookup(cur, w.vals)
 	}
+	w.route(now)
+	return r
+}
+
+// reset clears the result for a new event.
+func (w *Worker) reset() *Result {
+	r := &w.res
+	// rates is left as it was: reach sets a sink's rate whenever it adds the sink.
+	r.Event, r.Failed, r.Matched, r.SampledOut, r.Default, r.Sinks, r.DropCode = nil, 0, 0, 0, false, 0, -1
+	w.varRate = 0
+	return r
+}
+
+// route evaluates the routes over the event's fields, which w.vals holds, and fills in the
+// result's routes and sinks.
+func (w *Worker) route(now int64) {
+	p, r := w.p, &w.res
 	for i := range p.routes {
 		rt := &p.routes[i]
 		if rt.When != nil {
@@ -299,7 +338,6 @@ func (w *Worker) Run(event []byte, facts *processor.Facts, now int64) *Result {
 			r.DropCode++ // sampled_out
 		}
 	}
-	return r
 }
 
 func (w *Worker) sample(rt *Route, keyIdx int, now int64) (bool, int) {

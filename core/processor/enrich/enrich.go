@@ -145,6 +145,14 @@ func (o *Options) Compile(env *processor.Env) (processor.Processor, []processor.
 		return nil, []processor.FieldError{{Key: "", Msg: err.Error()}}
 	}
 	c.p.prog = prog
+	if len(o.Rename)+len(o.Copy)+len(o.Remove)+len(o.Keep) == 0 && o.Lookup == nil {
+		for _, st := range c.p.statics {
+			c.p.setPaths = append(c.p.setPaths, st.path)
+		}
+		for _, f := range c.p.facts {
+			c.p.setPaths = append(c.p.setPaths, f.path)
+		}
+	}
 	if len(c.reads) > 0 {
 		c.p.reads = fieldpath.NewSet(c.reads...)
 	}
@@ -221,7 +229,7 @@ func (c *compiler) set(a processor.Assignment) {
 		return
 	}
 	if p != nil && c.claim(key, p) {
-		c.p.statics = append(c.p.statics, static{slot: c.b.Set(p), raw: raw.Bytes()})
+		c.p.statics = append(c.p.statics, static{slot: c.b.Set(p), path: p, raw: raw.Bytes()})
 		c.p.always = true
 	}
 }
@@ -260,7 +268,7 @@ func (c *compiler) fact(f processor.Pair) {
 		return
 	}
 	if p != nil && c.claim(key, p) {
-		c.p.facts = append(c.p.facts, factSet{slot: c.b.Set(p), fact: which})
+		c.p.facts = append(c.p.facts, factSet{slot: c.b.Set(p), path: p, fact: which})
 	}
 }
 
@@ -316,10 +324,35 @@ type program struct {
 	moves   []move
 	facts   []factSet
 	table   *table // nil without lookup
+	// setPaths lists, for a step that only sets (set and facts), the paths of statics then
+	// facts; nil for any other step.
+	setPaths []*fieldpath.Path
+}
+
+// SetPaths returns the paths the step sets, in the order it sets them, when setting is all it
+// does (set and facts, no rename, copy, remove, keep or lookup); otherwise nil. The pipeline
+// then writes the values itself as it copies the event (see package pipeline), rather than
+// running Process.
+func (p *program) SetPaths() []*fieldpath.Path { return p.setPaths }
+
+// SetValue returns the JSON value the step sets at SetPaths()[i] for an event with the given
+// facts, or nil when it sets nothing there (a fact the engine does not know).
+func (p *program) SetValue(i int, facts *processor.Facts) []byte {
+	if i < len(p.statics) {
+		return p.statics[i].raw
+	}
+	if facts == nil {
+		return nil
+	}
+	if raw := p.facts[i-len(p.statics)].fact.of(facts); len(raw) > 0 {
+		return raw
+	}
+	return nil
 }
 
 type static struct {
 	slot int
+	path *fieldpath.Path
 	raw  []byte
 }
 
@@ -331,6 +364,7 @@ type move struct {
 
 type factSet struct {
 	slot int
+	path *fieldpath.Path
 	fact fact
 }
 

@@ -52,6 +52,9 @@ func (f *Filter) NewState() processor.State { return f }
 // DropReason is the reason the events f drops are counted under.
 func (f *Filter) DropReason() string { return f.reason }
 
+// Condition returns the condition of the events the filter drops.
+func (f *Filter) Condition() *condition.Cond { return f.cond }
+
 // Process drops event when it matches the condition.
 func (f *Filter) Process(_, event []byte, _ *processor.Facts) ([]byte, processor.Outcome) {
 	if f.cond.Eval(event) {

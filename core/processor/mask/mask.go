@@ -124,7 +124,7 @@ func (o *Options) Compile(*processor.Env) (processor.Processor, []processor.Fiel
 		return nil, errs
 	}
 
-	s := &step{}
+	s := &step{paths: paths}
 	b := jsonedit.NewBuilder()
 	if mode == masking.Remove && len(mo.Detectors) == 0 {
 		// Masker.Apply would leave an empty string where the field itself is to go.
@@ -198,8 +198,19 @@ func inside(p, a *fieldpath.Path) bool {
 // detectors, a delete) per field, and one Masker shared by every state.
 type step struct {
 	prog   *jsonedit.Program
-	masker *masking.Masker // nil when the fields are deleted
-	slots  []int           // the mapping of each field
+	masker *masking.Masker   // nil when the fields are deleted
+	slots  []int             // the mapping of each field
+	paths  []*fieldpath.Path // the fields
+}
+
+// MappedPaths returns the fields whose strings and numbers the step masks, or nil when it
+// deletes them instead (mode remove without detectors). The pipeline may then find the fields
+// itself and call the state's MapValue on each, rather than running Process.
+func (s *step) MappedPaths() []*fieldpath.Path {
+	if s.masker == nil {
+		return nil
+	}
+	return s.paths
 }
 
 // NewState returns a state with its own edits, mapper and scratch buffer.
@@ -232,6 +243,13 @@ func (m *mapper) MapString(dst, content []byte) ([]byte, bool) {
 	out, changed := m.m.Apply(dst, content)
 	m.masked = m.masked || changed
 	return out, changed
+}
+
+// MapValue masks one value of a mapped field: the decoded content of a string, or the text of
+// a number. It appends the masked text to dst and reports whether anything was masked, as
+// Process does for each value it maps.
+func (st *state) MapValue(dst, content []byte) ([]byte, bool) {
+	return st.s.masker.Apply(dst, content)
 }
 
 // Process masks the fields of event in one copying pass.

@@ -1,0 +1,453 @@
+package pipeline
+
+import (
+	"bytes"
+
+	"github.com/ingestd/ingestd/core/condition"
+	"github.com/ingestd/ingestd/core/decode"
+	"github.com/ingestd/ingestd/core/fieldpath"
+	"github.com/ingestd/ingestd/core/jsonedit"
+	"github.com/ingestd/ingestd/core/jsonraw"
+	"github.com/ingestd/ingestd/core/processor"
+)
+
+// The indexed way through a pipeline. Run reads and edits the stored event's bytes, and each
+// step that edits copies the whole event: a pipeline of an enrich, a mask and two routes reads
+// every byte of an event three times. RunIndexed instead starts from the member index the
+// request decoder built while it validated the body (decode.Member): one walk over the index
+// finds every field the pipeline names, the steps turn their edits into splices (replace
+// this value, insert this member before that brace), and the event is copied once, splices
+// applied, when it reaches a sink.
+//
+// It serves the pipelines whose steps say what they touch: enrich steps that only set, mask
+// steps on named fields, and filters. Their written paths must not overlap each other, nor the
+// paths a later step or route reads, so that every read sees the event as the client sent it;
+// and no path may name the members the engine adds (stream_id, received_at, event_id,
+// timestamp) or write sample_rate. Per event, it gives up (and the caller runs Run) on what the
+// splices cannot express the way Run's edits would write it: whitespace in the event,
+// duplicate or escaped keys where it looks, a set below a missing or non-object parent, a mask
+// on an object or array. It produces the same bytes as Run (a fuzz test holds it to that).
+
+// Source is an event as the request decoder indexed it, for RunIndexed.
+type Source struct {
+	Body    []byte          // the body the decoder scanned
+	Event   *decode.Event   // the event, scanned with decode.Scanner.Index set
+	Members []decode.Member // the scanner's Members
+	// Tail is what the engine appends to the event's object when it stores it (`,"stream_id":
+	// ...`, without the closing brace); the event's own stream_id, received_at and event_id
+	// members (Event.Cut) are left out.
+	Tail []byte
+}
+
+// The steps RunIndexed knows, each told apart by the methods it has.
+type (
+	// setter sets fields to values: enrich with set and facts only.
+	setter interface {
+		SetPaths() []*fieldpath.Path
+		SetValue(i int, facts *processor.Facts) []byte
+	}
+	// fieldMapper maps the strings and numbers of named fields: mask.
+	fieldMapper interface {
+		MappedPaths() []*fieldpath.Path
+	}
+	// valueMapper is a fieldMapper's state.
+	valueMapper interface {
+		MapValue(dst, content []byte) ([]byte, bool)
+	}
+	// conditional drops the events its condition holds for: filter.
+	conditional interface {
+		Condition() *condition.Cond
+	}
+)
+
+type stepKind uint8
+
+const (
+	kindSet stepKind = iota
+	kindMap
+	kindFilter
+)
+
+// indexedPlan is a pipeline compiled for RunIndexed.
+type indexedPlan struct {
+	root   tnode // every path the plan reads or writes; each node has a slot
+	nslots int
+	steps  []indexedStep
+	fields []int // per path of Pipeline.fields: its slot
+}
+
+type indexedStep struct {
+	kind    stepKind
+	set     setter
+	slots   []int    // per path: its slot
+	parents []int    // kindSet, per path: the slot of its parent, -1 for the event object
+	keys    [][]byte // kindSet, per path: its last segment as a member key, `"region":`
+	cond    *condition.Cond
+}
+
+// storedNames are the members the engine writes into every stored event; the index holds the
+// client's, which the engine replaces, so no indexed path may name them.
+var storedNames = map[string]bool{"stream_id": true, "received_at": true, "event_id": true, "timestamp": true}
+
+// planIndexed compiles p for RunIndexed, or returns nil when some step or path does not fit.
+func planIndexed(p *Pipeline) *indexedPlan {
+	pl := &indexedPlan{}
+	var written []*fieldpath.Path
+	readable := func(f *fieldpath.Path) bool {
+		segs := f.Segments()
+		if len(segs) > decode.IndexDepth || storedNames[segs[0]] {
+			return false
+		}
+		for _, w := range written {
+			if nested(f, w) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, s := range p.steps {
+		var st indexedStep
+		var paths []*fieldpath.Path
+		switch proc := s.Proc.(type) {
+		case setter:
+			if paths = proc.SetPaths(); paths == nil {
+				return nil
+			}
+			st.kind, st.set = kindSet, proc
+		case fieldMapper:
+			if paths = proc.MappedPaths(); paths == nil {
+				return nil
+			}
+			st.kind = kindMap
+		case conditional:
+			st.kind, st.cond = kindFilter, proc.Condition()
+			for _, f := range st.cond.Fields() {
+				if !readable(f) {
+					return nil
+				}
+				st.slots = append(st.slots, pl.slot(f))
+			}
+			pl.steps = append(pl.steps, st)
+			continue
+		default:
+			return nil
+		}
+		for _, f := range paths {
+			if !readable(f) || f.String() == "sample_rate" {
+				return nil
+			}
+			st.slots = append(st.slots, pl.slot(f))
+			if st.kind == kindSet {
+				segs := f.Segments()
+				parent := -1
+				if len(segs) > 1 {
+					parent = pl.slot(fieldpath.MustParse(f.String()[:len(f.String())-len(segs[len(segs)-1])-1]))
+				}
+				st.parents = append(st.parents, parent)
+				st.keys = append(st.keys, jsonedit.AppendString(nil, []byte(segs[len(segs)-1])))
+				st.keys[len(st.keys)-1] = append(st.keys[len(st.keys)-1], ':')
+			}
+		}
+		written = append(written, paths...)
+		pl.steps = append(pl.steps, st)
+	}
+	for _, f := range p.fieldPaths {
+		if f.String() != "sample_rate" && !readable(f) {
+			return nil
+		}
+		pl.fields = append(pl.fields, pl.slot(f))
+	}
+	return pl
+}
+
+// nested reports whether one of a and b is the other or lies inside it.
+func nested(a, b *fieldpath.Path) bool {
+	as, bs := a.Segments(), b.Segments()
+	n := min(len(as), len(bs))
+	for i := range n {
+		if as[i] != bs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// slot returns the slot of f, adding f and its ancestors to the trie.
+func (pl *indexedPlan) slot(f *fieldpath.Path) int {
+	n := &pl.root
+	for _, seg := range f.Segments() {
+		var next *tnode
+		for _, k := range n.kids {
+			if k.seg == seg {
+				next = k
+			}
+		}
+		if next == nil {
+			next = &tnode{seg: seg, slot: pl.nslots}
+			pl.nslots++
+			n.kids = append(n.kids, next)
+			n.lens |= 1 << min(len(seg), 63)
+		}
+		n = next
+	}
+	return n.slot
+}
+
+// tnode is one segment of the plan's trie of paths; the root stands for the event object.
+type tnode struct {
+	seg  string
+	slot int
+	kids []*tnode
+	lens uint64 // bit min(len(k.seg), 63) set for each kid k
+}
+
+// walk records in slots the index of the member each of n's kids names, among the members of
+// one object starting at Members[first], and descends where the trie goes on. It reports false
+// when it cannot tell which member a path names the way fieldpath would: a key with escapes,
+// or a key that appears twice.
+func (n *tnode) walk(src *Source, first int32, slots []int32) bool {
+	ms := src.Members
+	for m := first; ; {
+		mem := &ms[m]
+		if mem.KeyEscaped {
+			return false
+		}
+		if klen := mem.Key.End - mem.Key.Start; n.lens>>min(klen, 63)&1 != 0 {
+			key := src.Body[mem.Key.Start:mem.Key.End]
+			for _, k := range n.kids {
+				if string(key) != k.seg {
+					continue
+				}
+				if slots[k.slot] >= 0 {
+					return false
+				}
+				slots[k.slot] = m
+				if len(k.kids) > 0 && mem.Kids != 0 && !k.walk(src, mem.Kids, slots) {
+					return false
+				}
+				break
+			}
+		}
+		// A member without indexed members of its own is followed by its next sibling: stepping
+		// on saves waiting for Next to load.
+		switch {
+		case mem.Next == 0:
+			return true
+		case mem.Kids == 0:
+			m++
+		default:
+			m = mem.Next
+		}
+	}
+}
+
+// splice is one change to the event's bytes: [start, end) of the body is replaced by key and
+// then val. An insert (start == end) adds a member before the closing brace at start, with a
+// comma unless it is the first member of that object; a top insert adds a member to the event
+// object itself, after the engine's tail. key and val point into the plan, a step's values or
+// the worker's arena, all of which outlive the event.
+type splice struct {
+	start, end int32
+	key, val   []byte
+	insert     bool
+	top        bool
+}
+
+// indexedState is a Worker's scratch space for RunIndexed.
+type indexedState struct {
+	slots   []int32
+	splices []splice
+	arena   []byte
+	dec     []byte // a string's unescaped content
+	out     []byte // a mapper's output
+	vals    []fieldpath.Value
+	mappers []valueMapper // per step: the state of a kindMap step
+}
+
+// Indexed reports whether the pipeline can run over the decoder's member index (RunIndexed),
+// so that the engine asks the decoder to build one.
+func (p *Pipeline) Indexed() bool { return p.indexed != nil }
+
+// RunIndexed is Run for an event the decoder indexed, with the same result and the same bytes
+// in Line, but without copying the event before it reaches a sink; Result.Event is set only
+// when the event reaches one. It reports false, having done nothing the caller can see, when it
+// cannot process this event that way; the caller then runs Run.
+func (w *Worker) RunIndexed(src *Source, facts *processor.Facts, now int64) (*Result, bool) {
+	p, pl, ix := w.p, w.p.indexed, &w.ix
+	if pl == nil || src.Event.Spaces {
+		return nil, false
+	}
+	for i := range ix.slots {
+		ix.slots[i] = -1
+	}
+	if !pl.root.walk(src, src.Event.Members, ix.slots) {
+		return nil, false
+	}
+	ix.splices, ix.arena = ix.splices[:0], ix.arena[:0]
+	r := w.reset()
+	drop := 0
+	for i := range pl.steps {
+		st := &pl.steps[i]
+		switch st.kind {
+		case kindSet:
+			if !w.setIndexed(src, st, facts) {
+				return nil, false
+			}
+		case kindMap:
+			if !w.mapIndexed(src, st, ix.mappers[i]) {
+				return nil, false
+			}
+		case kindFilter:
+			vals := ix.vals[:len(st.slots)]
+			for j, s := range st.slots {
+				vals[j] = value(src, ix.slots[s])
+			}
+			if st.cond.EvalValues(vals) {
+				r.DropCode = drop
+				return r, true
+			}
+		}
+		if p.reasons[i] != "" {
+			drop++
+		}
+	}
+	for i, s := range pl.fields {
+		w.vals[i] = value(src, ix.slots[s])
+	}
+	w.route(now)
+	if r.Sinks != 0 {
+		w.bufs[0] = w.materialize(w.bufs[0][:0], src)
+		r.Event = w.bufs[0]
+	}
+	return r, true
+}
+
+// value returns the value of member m, or the zero Value for m < 0.
+func value(src *Source, m int32) fieldpath.Value {
+	if m < 0 {
+		return fieldpath.Value{}
+	}
+	v := src.Members[m].Value
+	raw := src.Body[v.Start:v.End]
+	return fieldpath.Value{Raw: raw, Kind: fieldpath.KindOf(raw[0])}
+}
+
+// setIndexed turns a set step's values into splices: in place where the member is there,
+// inserted at the end of its parent object where it is not.
+func (w *Worker) setIndexed(src *Source, st *indexedStep, facts *processor.Facts) bool {
+	ix := &w.ix
+	for j, s := range st.slots {
+		val := st.set.SetValue(j, facts)
+		if val == nil {
+			continue
+		}
+		if m := ix.slots[s]; m >= 0 {
+			v := src.Members[m].Value
+			ix.splices = append(ix.splices, splice{start: v.Start, end: v.End, val: val})
+			continue
+		}
+		sp := splice{insert: true, key: st.keys[j], val: val}
+		if parent := st.parents[j]; parent < 0 {
+			sp.top = true
+		} else {
+			pm := ix.slots[parent]
+			if pm < 0 {
+				return false // the parent would have to be created
+			}
+			pv := src.Members[pm].Value
+			if src.Body[pv.Start] != '{' {
+				return false // the parent would have to become an object
+			}
+			sp.start, sp.end = pv.End-1, pv.End-1
+		}
+		ix.splices = append(ix.splices, sp)
+	}
+	return true
+}
+
+// mapIndexed masks the value of each of a mask step's fields.
+func (w *Worker) mapIndexed(src *Source, st *indexedStep, vm valueMapper) bool {
+	ix := &w.ix
+	for _, s := range st.slots {
+		m := ix.slots[s]
+		if m < 0 {
+			continue
+		}
+		v := src.Members[m].Value
+		raw := src.Body[v.Start:v.End]
+		var content []byte
+		switch fieldpath.KindOf(raw[0]) {
+		case fieldpath.String:
+			content = raw[1 : len(raw)-1]
+			if bytes.IndexByte(content, '\\') >= 0 {
+				ix.dec = jsonraw.AppendUnescaped(ix.dec[:0], content)
+				content = ix.dec
+			}
+		case fieldpath.Number:
+			content = raw
+		case fieldpath.Object, fieldpath.Array:
+			return false // every string inside would be masked
+		default:
+			continue
+		}
+		out, changed := vm.MapValue(ix.out[:0], content)
+		ix.out = out[:0]
+		if changed {
+			// Earlier splices may point into the arena: appending keeps what they see, even
+			// when it moves the arena.
+			start := len(ix.arena)
+			ix.arena = jsonedit.AppendString(ix.arena, out)
+			ix.splices = append(ix.splices, splice{start: v.Start, end: v.End, val: ix.arena[start:len(ix.arena):len(ix.arena)]})
+		}
+	}
+	return true
+}
+
+// materialize appends the event as stored, with the splices applied, to dst: what Run's
+// Result.Event would hold.
+func (w *Worker) materialize(dst []byte, src *Source) []byte {
+	ix, ev, body := &w.ix, src.Event, src.Body
+	for _, c := range ev.Cut {
+		if c.Empty() {
+			break
+		}
+		ix.splices = append(ix.splices, splice{start: c.Start, end: c.End})
+	}
+	sps := ix.splices
+	// Few splices, mostly in order already: an insertion sort by start, top inserts last,
+	// keeping the order of inserts at one place.
+	for i := 1; i < len(sps); i++ {
+		for j := i; j > 0 && after(&sps[j-1], &sps[j]); j-- {
+			sps[j-1], sps[j] = sps[j], sps[j-1]
+		}
+	}
+	from, last := ev.Object.Start, ev.Object.End-1
+	insertAt := int32(-1) // where the last insert went
+	i := 0
+	for ; i < len(sps) && !sps[i].top; i++ {
+		sp := &sps[i]
+		dst = append(dst, body[from:sp.start]...)
+		if sp.insert && (body[sp.start-1] != '{' || insertAt == sp.start) {
+			dst = append(dst, ',')
+		}
+		if sp.insert {
+			insertAt = sp.start
+		}
+		dst = append(append(dst, sp.key...), sp.val...)
+		from = sp.end
+	}
+	dst = append(dst, body[from:last]...)
+	dst = append(dst, src.Tail...)
+	for ; i < len(sps); i++ {
+		dst = append(append(append(dst, ','), sps[i].key...), sps[i].val...)
+	}
+	return append(dst, '}')
+}
+
+// after reports whether splice a goes after splice b.
+func after(a, b *splice) bool {
+	if a.top != b.top {
+		return a.top
+	}
+	return !a.top && a.start > b.start
+}
