@@ -360,7 +360,7 @@ func (e *Engine) replay(g *generation) (int, error) {
 		}
 		e.queued.Add(int64(len(u.body)))
 		lim := decode.Limits{MaxEvents: e.server.MaxEventsPerRequest, MaxDepth: e.server.MaxDepth}
-		u.scan.Index = st.pipe.Indexed()
+		u.scan.Fields = st.pipe.ScanFields()
 		if err := u.scan.Scan(u.body, rec.format, lim); err != nil {
 			e.release(u)
 			e.met.dropped.WithLabelValues(st.key, dropReplayInvalid).Inc()

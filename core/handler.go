@@ -151,7 +151,7 @@ func (e *Engine) ingest(ctx *fasthttp.RequestCtx, g *generation, now time.Time) 
 		return st, e.overloaded(ctx, "ingestd holds more than max_queue_bytes of unsent events; retry shortly"), 0
 	}
 	lim := decode.Limits{MaxEvents: e.server.MaxEventsPerRequest, MaxDepth: e.server.MaxDepth}
-	u.scan.Index = st.pipe.Indexed()
+	u.scan.Fields = st.pipe.ScanFields()
 	if err := u.scan.Scan(u.body, format, lim); err != nil {
 		// The failing event is the last one indexed; a body broken before any event counts one.
 		n := max(len(u.scan.Events), 1)

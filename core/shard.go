@@ -25,7 +25,8 @@ type shard struct {
 	counts  []*pipelineCounts  // per stream, beside pipes
 	facts   processor.Facts
 	scratch []byte          // one stored line, when it is processed or goes to several sinks
-	src     pipeline.Source // the event RunIndexed reads; Tail is the shard's buffer
+	src     pipeline.Source // the event RunIndexed reads
+	tail    []byte          // src.Tail's buffer
 }
 
 type openBatch struct {
@@ -118,14 +119,20 @@ func (sh *shard) processPipeline(u *unit, w *pipeline.Worker) {
 	events := u.scan.Events
 	counts := sh.counts[st.index]
 	defer counts.flush(st.pipeMet)
-	indexed := u.scan.Index
+	indexed := u.scan.Fields != nil
+	var tailStart []byte
+	if indexed {
+		sh.tail = appendTailStart(sh.tail[:0], st.idJSON, u.receivedJSON, u.idPrefix)
+		tailStart = sh.tail
+	}
 	for i := range events {
 		ev := &events[i]
 		var r *pipeline.Result
 		ok := false
 		if indexed {
-			sh.src.Tail = appendTail(sh.src.Tail[:0], ev, st.idJSON, u.receivedJSON, u.idPrefix, i)
-			sh.src.Body, sh.src.Event, sh.src.Members = u.body, ev, u.scan.Members
+			// Each event's tail overwrites the previous one's end, after the shared start.
+			sh.src.Tail = appendTailEnd(tailStart, ev, u.receivedJSON, i)
+			sh.src.Body, sh.src.Event, sh.src.Found = u.body, ev, u.scan.Found(i)
 			r, ok = w.RunIndexed(&sh.src, &sh.facts, u.received)
 		}
 		if !ok {
@@ -139,11 +146,11 @@ func (sh *shard) processPipeline(u *unit, w *pipeline.Worker) {
 				continue
 			}
 			ob := sh.batch(st, j, u)
-			ob.b.Data = append(append(ob.b.Data, w.Line(j)...), '\n')
+			ob.b.Data = append(w.AppendLine(ob.b.Data, j), '\n')
 			sh.added(st, j, ob)
 		}
 	}
-	sh.src.Body, sh.src.Event, sh.src.Members = nil, nil, nil
+	sh.src.Body, sh.src.Event, sh.src.Found = nil, nil, nil
 }
 
 // skips reports whether u's events must not go to binding j of st: u is a replayed request that

@@ -35,12 +35,21 @@ func appendStored(dst, body []byte, ev *decode.Event, streamIDJSON, receivedJSON
 
 // appendTail appends the members appendStored adds to the client's object, each after a comma.
 func appendTail(dst []byte, ev *decode.Event, streamIDJSON, receivedJSON, idPrefix []byte, index int) []byte {
+	return appendTailEnd(appendTailStart(dst, streamIDJSON, receivedJSON, idPrefix), ev, receivedJSON, index)
+}
+
+// appendTailStart appends the part of the tail that all events of a request share.
+func appendTailStart(dst, streamIDJSON, receivedJSON, idPrefix []byte) []byte {
 	dst = append(dst, `,"stream_id":`...)
 	dst = append(dst, streamIDJSON...)
 	dst = append(dst, `,"received_at":`...)
 	dst = append(dst, receivedJSON...)
 	dst = append(dst, `,"event_id":`...)
-	dst = append(dst, idPrefix...)
+	return append(dst, idPrefix...)
+}
+
+// appendTailEnd appends the rest of the tail of event index of a request.
+func appendTailEnd(dst []byte, ev *decode.Event, receivedJSON []byte, index int) []byte {
 	dst = strconv.AppendUint(dst, uint64(index), 10)
 	dst = append(dst, '"')
 	if ev.Timestamp.Empty() {

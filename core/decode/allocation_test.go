@@ -3,6 +3,7 @@
 package decode
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -12,13 +13,13 @@ import (
 func TestScanAllocs(t *testing.T) {
 	f := func(name string, body []byte, format Format) {
 		t.Helper()
-		for _, index := range []bool{false, true} {
-			s := Scanner{Index: index}
+		for _, fields := range []*Fields{nil, refFields()} {
+			s := Scanner{Fields: fields}
 			if err := s.Scan(body, format, Limits{}); err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
 			if n := testing.AllocsPerRun(100, func() { _ = s.Scan(body, format, Limits{}) }); n != 0 {
-				t.Fatalf("%s, index %t: %v allocations per Scan, want 0", name, index, n)
+				t.Fatalf("%s, fields %t: %v allocations per Scan, want 0", name, fields != nil, n)
 			}
 		}
 	}
@@ -26,6 +27,7 @@ func TestScanAllocs(t *testing.T) {
 	f("ndjson batch:100", batchBody(NDJSON, 100), NDJSON)
 	f("json batch:100", batchBody(JSON, 100), JSON)
 	f("escaped timestamp", []byte(`{"source":"a","event":{},"timestamp":"2025-02-12T14:32:15.123\u005a","sourc\u0065s":1}`), JSON)
+	f("escaped keys", []byte(`{"source":"a","event":{"st\u0061tus":1,"\u00e9":2,"`+strings.Repeat(`\u0061`, 40)+`":3},"metadata":{"e\u006ev":"p"}}`), JSON)
 	f("nested", []byte(`{"source":"a","event":{"card":{"number":"4242","exp":{"m":1}},"l":[{"a":{}}]},"metadata":{"x":{}}}`), JSON)
 }
 

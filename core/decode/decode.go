@@ -52,9 +52,9 @@ type Event struct {
 	// Spaces reports that Object holds whitespace outside its strings, so it is not compact.
 	Spaces bool
 	Line   int32 // 1-based line of the body where the event starts
-	// Members is the index in Scanner.Members of the first member of Object. It is meaningful
-	// only when the Scanner's Index was set.
-	Members int32
+	// Dup reports that an object on the way to a field of the Scanner's Fields names that
+	// field's member twice; Found then holds one of them.
+	Dup bool
 }
 
 // Limits bounds one request. A zero or negative field means the SPEC §1 default.
@@ -75,11 +75,9 @@ type Scanner struct {
 	// it holds the events scanned before the failure.
 	Events []Event
 
-	// Index, set by the caller before Scan, makes Scan record the members of each event's
-	// objects in Members (see Member), so that later stages can reach fields without searching.
-	Index bool
-	// Members holds what the last Scan recorded when Index was set; it is empty otherwise.
-	Members []Member
+	// Fields, set by the caller before Scan, are the paths Scan finds in each event (see
+	// Found); nil finds nothing and costs nothing.
+	Fields *Fields
 
 	body      []byte
 	format    Format
@@ -106,6 +104,13 @@ type Scanner struct {
 	eNext int // JSON array bodies: index of the event before the failing separator
 
 	scratch []byte // unescaped timestamps and keys that contain escapes
+
+	// Field finding: the slots of every event so far, nSlots per event (0 when not finding),
+	// the current event's part of them, and whether the current event has a Dup.
+	spans  []Span
+	nSlots int
+	cur    []Span
+	dup    bool
 }
 
 // Scan validates body as f and indexes its events into s.Events. It returns nil or an
@@ -114,7 +119,10 @@ type Scanner struct {
 // NDJSON, within the body for JSON. The whole body is rejected at the first invalid event.
 func (s *Scanner) Scan(body []byte, f Format, lim Limits) error {
 	s.Events = s.Events[:0]
-	s.Members = s.Members[:0]
+	s.spans, s.nSlots = s.spans[:0], 0
+	if s.Fields != nil {
+		s.nSlots = s.Fields.Len()
+	}
 	s.body = body
 	s.format = f
 	s.maxEvents = lim.MaxEvents
@@ -249,12 +257,15 @@ func (s *Scanner) one(b []byte, i int) int {
 	s.Events = append(s.Events, Event{Line: s.line})
 	ev := &s.Events[len(s.Events)-1]
 	s.anyNL = s.anyNL || s.nl
-	s.nl, s.sp = false, false
+	s.nl, s.sp, s.dup = false, false, false
 	s.seen = 0
 	s.pend = pendNone
 	var end int
-	if s.Index {
-		end = s.eventIdx(b, i, ev)
+	if s.nSlots > 0 {
+		base := len(s.spans)
+		s.spans = append(s.spans, make([]Span, s.nSlots)...)
+		s.cur = s.spans[base:]
+		end = s.eventFields(b, i, ev)
 	} else {
 		end = s.event(b, i, ev)
 	}
@@ -262,7 +273,7 @@ func (s *Scanner) one(b []byte, i int) int {
 		return -1
 	}
 	ev.Object = Span{int32(i), int32(end)}
-	ev.Newlines, ev.Spaces = s.nl, s.sp
+	ev.Newlines, ev.Spaces, ev.Dup = s.nl, s.sp, s.dup
 	switch {
 	case s.pend != pendNone:
 		s.ek = ekField

@@ -36,12 +36,15 @@ func BenchmarkScan(b *testing.B) {
 	f(JSON, "json", 100)
 }
 
-// BenchmarkScanIndex measures what recording the member index costs over the plain scan.
-func BenchmarkScanIndex(b *testing.B) {
+// BenchmarkScanFields measures what finding a typical stream's fields costs over the plain scan.
+func BenchmarkScanFields(b *testing.B) {
 	body := batchBody(NDJSON, 100)
-	for _, index := range []bool{false, true} {
-		b.Run(fmt.Sprintf("index:%t", index), func(b *testing.B) {
-			s := Scanner{Index: index}
+	for _, c := range []struct {
+		name   string
+		fields *Fields
+	}{{"none", nil}, {"reference", refFields()}} {
+		b.Run("fields:"+c.name, func(b *testing.B) {
+			s := Scanner{Fields: c.fields}
 			if err := s.Scan(body, NDJSON, Limits{}); err != nil || len(s.Events) != 100 {
 				b.Fatalf("Scan: %v, %d events", err, len(s.Events))
 			}

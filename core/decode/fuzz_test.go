@@ -14,6 +14,7 @@ import (
 	"github.com/bytedance/sonic"
 
 	"github.com/ingestd/ingestd/core/apierr"
+	"github.com/ingestd/ingestd/core/fieldpath"
 )
 
 // go test ./core/decode -run '^$' -fuzz FuzzScan -fuzztime 60s
@@ -45,6 +46,9 @@ func FuzzScan(f *testing.F) {
 		{`{"source":"a","event":{}} {"source":"b","event":{}}`, true},
 		{"", false},
 		{"", true},
+		{`{"source":"a","event":{"k":{"j":[{"j":1}]},"a":{"b":{"c":null}}},"metadata":{"x":"y"},"x":1}`, false},
+		{`{"source":"a","event":{"k":1,"k":{"j":2}},"x":{},"x":[]}`, true},
+		{`{"source":"a","event":{"\u006b":"v","a":{"b":"c","a":{"a":{}}}},"metadata":{"x":{"x":1},"x\u0000":2}}`, false},
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s.body), s.ndjson)
@@ -54,7 +58,7 @@ func FuzzScan(f *testing.F) {
 		if ndjson {
 			format = NDJSON
 		}
-		// Tight depth limits make the indexing scan fail in its own objects too.
+		// Tight depth limits make the searching scan fail in its own objects too.
 		for _, depth := range []int{2, 3} {
 			scanBoth(t, body, format, Limits{MaxEvents: 1000, MaxDepth: depth})
 		}
@@ -78,31 +82,34 @@ func FuzzScan(f *testing.F) {
 				t.Fatalf("Spaces = %t for %q", e.Spaces, body[e.Object.Start:e.Object.End])
 			}
 		}
-		checkIndex(t, body, s)
+		checkFound(t, body, s)
 	})
 }
 
-// scanBoth scans body without and with Index, asserts that the two agree on everything but
-// the index, and returns the indexing Scanner and its error.
+// fuzzPaths are the paths FuzzScan finds; the seeds hold most of them.
+var fuzzPaths = []string{"source", "event", "event.k", "event.k.j", "event.a.b.c", "event.a.a.a", "metadata.x", "x"}
+
+// fuzzFields is fuzzPaths as Fields, and fuzzSlots names the path of each of its slots.
+var fuzzFields, fuzzSlots = pathFields(fuzzPaths...)
+
+// scanBoth scans body without and with Fields, asserts that the two agree on everything but
+// Dup, and returns the searching Scanner and its error.
 func scanBoth(t *testing.T, body []byte, format Format, lim Limits) (*Scanner, error) {
 	t.Helper()
-	plain, indexed := &Scanner{}, &Scanner{Index: true}
+	plain, searching := &Scanner{}, &Scanner{Fields: fuzzFields}
 	errPlain := plain.Scan(body, format, lim)
-	errIndexed := indexed.Scan(body, format, lim)
-	if !reflect.DeepEqual(errPlain, errIndexed) {
-		t.Fatalf("Scan(%q, %+v): plain %v, indexed %v", body, lim, errPlain, errIndexed)
+	errSearching := searching.Scan(body, format, lim)
+	if !reflect.DeepEqual(errPlain, errSearching) {
+		t.Fatalf("Scan(%q, %+v): plain %v, with Fields %v", body, lim, errPlain, errSearching)
 	}
-	if len(plain.Members) != 0 {
-		t.Fatalf("Scan without Index recorded %d members", len(plain.Members))
-	}
-	events := slices.Clone(indexed.Events)
+	events := slices.Clone(searching.Events)
 	for k := range events {
-		events[k].Members = 0
+		events[k].Dup = false
 	}
 	if !reflect.DeepEqual(plain.Events, events) {
-		t.Fatalf("Scan(%q, %+v) events\nplain   %+v\nindexed %+v", body, lim, plain.Events, events)
+		t.Fatalf("Scan(%q, %+v) events\nplain       %+v\nwith Fields %+v", body, lim, plain.Events, events)
 	}
-	return indexed, errIndexed
+	return searching, errSearching
 }
 
 // hasSpaces reports whether the valid JSON obj holds whitespace outside its strings.
@@ -182,54 +189,75 @@ func nextValue(d *json.Decoder) (any, error) {
 	return tok, nil
 }
 
-// checkIndex asserts that the member tree of each event reproduces its object, member by
-// member, down to level IndexDepth, and that the trees together use every recorded member.
-func checkIndex(t *testing.T, body []byte, s *Scanner) {
+// checkFound asserts that each event's Dup tells whether encoding/json sees a duplicate on the
+// way to one of fuzzPaths, and that without one every slot holds what fieldpath.Lookup finds,
+// at the same offset.
+func checkFound(t *testing.T, body []byte, s *Scanner) {
 	t.Helper()
-	used := 0
-	var walk func(first int32, want object, level int)
-	walk = func(first int32, want object, level int) {
-		k := first
-		for n, w := range want {
-			if n > 0 && k == 0 {
-				t.Fatalf("the member list at %d ends after %d of %d members", first, n, len(want))
-			}
-			m := s.Members[k]
-			used++
-			key := body[m.Key.Start:m.Key.End]
-			var got string
-			if err := json.Unmarshal(append(append([]byte{'"'}, key...), '"'), &got); err != nil || got != w.key {
-				t.Fatalf("member %d: key %q, want %q (%v)", k, key, w.key, err)
-			}
-			if m.KeyEscaped != bytes.Contains(key, []byte{'\\'}) {
-				t.Fatalf("member %d: KeyEscaped %t for %q", k, m.KeyEscaped, key)
-			}
-			if v := decodeTokens(t, body[m.Value.Start:m.Value.End]); !reflect.DeepEqual(v, w.value) {
-				t.Fatalf("member %d %q: value %q decodes to %v, want %v", k, key, body[m.Value.Start:m.Value.End], v, w.value)
-			}
-			kids, _ := w.value.(object)
-			switch {
-			case level < IndexDepth && len(kids) > 0:
-				if m.Kids != k+1 {
-					t.Fatalf("member %d %q: Kids = %d, want %d", k, key, m.Kids, k+1)
+	tree := pathTree{}
+	for _, p := range fuzzPaths {
+		tree.add(strings.Split(p, ".")...)
+	}
+	for k, e := range s.Events {
+		obj := body[e.Object.Start:e.Object.End]
+		found := s.Found(k)
+		if len(found) != len(fuzzSlots) {
+			t.Fatalf("Found(%d) holds %d slots, want %d", k, len(found), len(fuzzSlots))
+		}
+		if want := tree.dup(decodeTokens(t, obj).(object)); e.Dup != want {
+			t.Fatalf("Dup = %t for %q, want %t", e.Dup, obj, want)
+		}
+		if e.Dup {
+			continue
+		}
+		for slot, path := range fuzzSlots {
+			got := found[slot]
+			v, ok := fieldpath.Lookup(obj, fieldpath.MustParse(path))
+			if !ok {
+				if got != (Span{}) {
+					t.Fatalf("%s in %q: found %q, fieldpath finds nothing", path, obj, body[got.Start:got.End])
 				}
-				walk(m.Kids, kids, level+1)
-			case m.Kids != 0:
-				t.Fatalf("member %d %q at level %d: Kids = %d, want 0", k, key, level, m.Kids)
+				continue
 			}
-			k = m.Next
+			// v.Raw is a view into obj, so its capacity tells where it starts.
+			at := e.Object.Start + int32(cap(obj)-cap(v.Raw))
+			if want := (Span{at, at + int32(len(v.Raw))}); got != want {
+				t.Fatalf("%s in %q: found %v, fieldpath finds %q at %v", path, obj, got, v.Raw, want)
+			}
 		}
-		if k != 0 {
-			t.Fatalf("the member list at %d goes on after its %d members", first, len(want))
+	}
+}
+
+// pathTree is a set of paths as nested maps, a model of Fields for the tests.
+type pathTree map[string]pathTree
+
+func (p pathTree) add(segs ...string) {
+	for _, seg := range segs {
+		if p[seg] == nil {
+			p[seg] = pathTree{}
+		}
+		p = p[seg]
+	}
+}
+
+// dup reports whether o, or an object that one of p's paths leads into, names one of p's
+// segments twice.
+func (p pathTree) dup(o object) bool {
+	seen := map[string]bool{}
+	for _, m := range o {
+		sub, ok := p[m.key]
+		if !ok {
+			continue
+		}
+		if seen[m.key] {
+			return true
+		}
+		seen[m.key] = true
+		if kids, isObj := m.value.(object); isObj && sub.dup(kids) {
+			return true
 		}
 	}
-	for _, e := range s.Events {
-		want := decodeTokens(t, body[e.Object.Start:e.Object.End]).(object)
-		walk(e.Members, want, 1)
-	}
-	if used != len(s.Members) {
-		t.Fatalf("the events' member trees use %d of %d members", used, len(s.Members))
-	}
+	return false
 }
 
 // checkJSONBody asserts that encoding/json accepts an accepted JSON body and sees n events.

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"slices"
 
 	"github.com/ingestd/ingestd/core/condition"
 	"github.com/ingestd/ingestd/core/decode"
@@ -13,26 +14,26 @@ import (
 
 // The indexed way through a pipeline. Run reads and edits the stored event's bytes, and each
 // step that edits copies the whole event: a pipeline of an enrich, a mask and two routes reads
-// every byte of an event three times. RunIndexed instead starts from the member index the
-// request decoder built while it validated the body (decode.Member): one walk over the index
-// finds every field the pipeline names, the steps turn their edits into splices (replace
-// this value, insert this member before that brace), and the event is copied once, splices
-// applied, when it reaches a sink.
+// every byte of an event three times. RunIndexed instead starts from the spans of the fields
+// the pipeline names, which the request decoder found while it validated the body
+// (decode.Fields); the steps turn their edits into splices (replace this value, insert this
+// member before that brace), and the event is copied once, splices applied, when it reaches a
+// sink.
 //
 // It serves the pipelines whose steps say what they touch: enrich steps that only set, mask
 // steps on named fields, and filters. Their written paths must not overlap each other, nor the
 // paths a later step or route reads, so that every read sees the event as the client sent it;
 // and no path may name the members the engine adds (stream_id, received_at, event_id,
 // timestamp) or write sample_rate. Per event, it gives up (and the caller runs Run) on what the
-// splices cannot express the way Run's edits would write it: whitespace in the event,
-// duplicate or escaped keys where it looks, a set below a missing or non-object parent, a mask
-// on an object or array. It produces the same bytes as Run (a fuzz test holds it to that).
+// splices cannot express the way Run's edits would write it: whitespace in the event, a
+// duplicate key on a field's way, a set below a missing or non-object parent, a mask on an
+// object or array. It produces the same bytes as Run (a fuzz test holds it to that).
 
-// Source is an event as the request decoder indexed it, for RunIndexed.
+// Source is an event as the request decoder found its fields, for RunIndexed.
 type Source struct {
-	Body    []byte          // the body the decoder scanned
-	Event   *decode.Event   // the event, scanned with decode.Scanner.Index set
-	Members []decode.Member // the scanner's Members
+	Body  []byte        // the body the decoder scanned
+	Event *decode.Event // the event, scanned with decode.Scanner.Fields set to ScanFields()
+	Found []decode.Span // the scanner's Found for the event
 	// Tail is what the engine appends to the event's object when it stores it (`,"stream_id":
 	// ...`, without the closing brace); the event's own stream_id, received_at and event_id
 	// members (Event.Cut) are left out.
@@ -70,9 +71,10 @@ const (
 
 // indexedPlan is a pipeline compiled for RunIndexed.
 type indexedPlan struct {
-	root   tnode // every path the plan reads or writes; each node has a slot
-	nslots int
+	scan   *decode.Fields // every path the plan reads or writes, which the decoder finds
 	steps  []indexedStep
+	conds  []int // per value of Worker.cvals: its slot
+	keys   []int // the indexes in Pipeline.fields of the sampling keys and sample_rate
 	fields []int // per path of Pipeline.fields: its slot
 }
 
@@ -91,11 +93,11 @@ var storedNames = map[string]bool{"stream_id": true, "received_at": true, "event
 
 // planIndexed compiles p for RunIndexed, or returns nil when some step or path does not fit.
 func planIndexed(p *Pipeline) *indexedPlan {
-	pl := &indexedPlan{}
+	pl := &indexedPlan{scan: decode.NewFields()}
 	var written []*fieldpath.Path
 	readable := func(f *fieldpath.Path) bool {
 		segs := f.Segments()
-		if len(segs) > decode.IndexDepth || storedNames[segs[0]] {
+		if storedNames[segs[0]] {
 			return false
 		}
 		for _, w := range written {
@@ -157,6 +159,16 @@ func planIndexed(p *Pipeline) *indexedPlan {
 		}
 		pl.fields = append(pl.fields, pl.slot(f))
 	}
+	for _, idx := range p.condIdx {
+		for _, k := range idx {
+			pl.conds = append(pl.conds, pl.fields[k])
+		}
+	}
+	for k := range p.fieldPaths {
+		if k == p.rateIdx || slices.Contains(p.keyIdx, k) {
+			pl.keys = append(pl.keys, k)
+		}
+	}
 	return pl
 }
 
@@ -172,74 +184,8 @@ func nested(a, b *fieldpath.Path) bool {
 	return true
 }
 
-// slot returns the slot of f, adding f and its ancestors to the trie.
-func (pl *indexedPlan) slot(f *fieldpath.Path) int {
-	n := &pl.root
-	for _, seg := range f.Segments() {
-		var next *tnode
-		for _, k := range n.kids {
-			if k.seg == seg {
-				next = k
-			}
-		}
-		if next == nil {
-			next = &tnode{seg: seg, slot: pl.nslots}
-			pl.nslots++
-			n.kids = append(n.kids, next)
-			n.lens |= 1 << min(len(seg), 63)
-		}
-		n = next
-	}
-	return n.slot
-}
-
-// tnode is one segment of the plan's trie of paths; the root stands for the event object.
-type tnode struct {
-	seg  string
-	slot int
-	kids []*tnode
-	lens uint64 // bit min(len(k.seg), 63) set for each kid k
-}
-
-// walk records in slots the index of the member each of n's kids names, among the members of
-// one object starting at Members[first], and descends where the trie goes on. It reports false
-// when it cannot tell which member a path names the way fieldpath would: a key with escapes,
-// or a key that appears twice.
-func (n *tnode) walk(src *Source, first int32, slots []int32) bool {
-	ms := src.Members
-	for m := first; ; {
-		mem := &ms[m]
-		if mem.KeyEscaped {
-			return false
-		}
-		if klen := mem.Key.End - mem.Key.Start; n.lens>>min(klen, 63)&1 != 0 {
-			key := src.Body[mem.Key.Start:mem.Key.End]
-			for _, k := range n.kids {
-				if string(key) != k.seg {
-					continue
-				}
-				if slots[k.slot] >= 0 {
-					return false
-				}
-				slots[k.slot] = m
-				if len(k.kids) > 0 && mem.Kids != 0 && !k.walk(src, mem.Kids, slots) {
-					return false
-				}
-				break
-			}
-		}
-		// A member without indexed members of its own is followed by its next sibling: stepping
-		// on saves waiting for Next to load.
-		switch {
-		case mem.Next == 0:
-			return true
-		case mem.Kids == 0:
-			m++
-		default:
-			m = mem.Next
-		}
-	}
-}
+// slot returns the decoder's slot of f.
+func (pl *indexedPlan) slot(f *fieldpath.Path) int { return pl.scan.Add(f.Segments()...) }
 
 // splice is one change to the event's bytes: [start, end) of the body is replaced by key and
 // then val. An insert (start == end) adds a member before the closing brace at start, with a
@@ -255,7 +201,6 @@ type splice struct {
 
 // indexedState is a Worker's scratch space for RunIndexed.
 type indexedState struct {
-	slots   []int32
 	splices []splice
 	arena   []byte
 	dec     []byte // a string's unescaped content
@@ -264,9 +209,14 @@ type indexedState struct {
 	mappers []valueMapper // per step: the state of a kindMap step
 }
 
-// Indexed reports whether the pipeline can run over the decoder's member index (RunIndexed),
-// so that the engine asks the decoder to build one.
-func (p *Pipeline) Indexed() bool { return p.indexed != nil }
+// ScanFields returns the fields the decoder is to find for RunIndexed, or nil when the
+// pipeline cannot run that way.
+func (p *Pipeline) ScanFields() *decode.Fields {
+	if p.indexed == nil {
+		return nil
+	}
+	return p.indexed.scan
+}
 
 // RunIndexed is Run for an event the decoder indexed, with the same result and the same bytes
 // in Line, but without copying the event before it reaches a sink; Result.Event is set only
@@ -274,33 +224,19 @@ func (p *Pipeline) Indexed() bool { return p.indexed != nil }
 // cannot process this event that way; the caller then runs Run.
 func (w *Worker) RunIndexed(src *Source, facts *processor.Facts, now int64) (*Result, bool) {
 	p, pl, ix := w.p, w.p.indexed, &w.ix
-	if pl == nil || src.Event.Spaces {
+	if pl == nil || src.Event.Spaces || src.Event.Dup {
 		return nil, false
 	}
-	for i := range ix.slots {
-		ix.slots[i] = -1
-	}
-	if !pl.root.walk(src, src.Event.Members, ix.slots) {
-		return nil, false
-	}
-	ix.splices, ix.arena = ix.splices[:0], ix.arena[:0]
+	// The steps write nothing that a filter or a route reads, so filtering and routing come
+	// first, and the edits are made only for events that reach a sink. Routing may keep
+	// state (dynamic sampling), so whether the edits fit is known before it.
 	r := w.reset()
 	drop := 0
 	for i := range pl.steps {
-		st := &pl.steps[i]
-		switch st.kind {
-		case kindSet:
-			if !w.setIndexed(src, st, facts) {
-				return nil, false
-			}
-		case kindMap:
-			if !w.mapIndexed(src, st, ix.mappers[i]) {
-				return nil, false
-			}
-		case kindFilter:
+		if st := &pl.steps[i]; st.kind == kindFilter {
 			vals := ix.vals[:len(st.slots)]
 			for j, s := range st.slots {
-				vals[j] = value(src, ix.slots[s])
+				vals[j] = value(src, s)
 			}
 			if st.cond.EvalValues(vals) {
 				r.DropCode = drop
@@ -311,69 +247,109 @@ func (w *Worker) RunIndexed(src *Source, facts *processor.Facts, now int64) (*Re
 			drop++
 		}
 	}
-	for i, s := range pl.fields {
-		w.vals[i] = value(src, ix.slots[s])
+	if !w.fits(src) {
+		return nil, false
+	}
+	for j, s := range pl.conds {
+		w.cvals[j] = value(src, s)
+	}
+	for _, k := range pl.keys {
+		w.vals[k] = value(src, pl.fields[k])
 	}
 	w.route(now)
-	if r.Sinks != 0 {
-		w.bufs[0] = w.materialize(w.bufs[0][:0], src)
-		r.Event = w.bufs[0]
+	if r.Sinks == 0 {
+		return r, true
 	}
+	ix.splices, ix.arena = ix.splices[:0], ix.arena[:0]
+	for i := range pl.steps {
+		switch st := &pl.steps[i]; st.kind {
+		case kindSet:
+			w.setIndexed(src, st, facts)
+		case kindMap:
+			w.mapIndexed(src, st, ix.mappers[i])
+		}
+	}
+	w.src = src
+	w.sortSplices(src.Event)
 	return r, true
 }
 
-// value returns the value of member m, or the zero Value for m < 0.
-func value(src *Source, m int32) fieldpath.Value {
-	if m < 0 {
+// fits reports whether the set and mask steps can write their edits into this event as splices:
+// every set below a field the event lacks has an object to go into, and no masked field is an
+// object or an array.
+func (w *Worker) fits(src *Source) bool {
+	for i := range w.p.indexed.steps {
+		st := &w.p.indexed.steps[i]
+		switch st.kind {
+		case kindSet:
+			for j, s := range st.slots {
+				if parent := st.parents[j]; parent >= 0 && src.Found[s].Empty() {
+					if pv := src.Found[parent]; pv.Empty() || src.Body[pv.Start] != '{' {
+						return false
+					}
+				}
+			}
+		case kindMap:
+			for _, s := range st.slots {
+				if v := src.Found[s]; !v.Empty() && (src.Body[v.Start] == '{' || src.Body[v.Start] == '[') {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// event returns the processed event: Result.Event, which RunIndexed leaves for this to build.
+func (w *Worker) event() []byte {
+	if w.res.Event == nil && w.src != nil {
+		w.bufs[0] = w.materialize(w.bufs[0][:0], w.src)
+		w.res.Event = w.bufs[0]
+	}
+	return w.res.Event
+}
+
+// value returns the value in the given slot, or the zero Value when the event lacks it.
+func value(src *Source, slot int) fieldpath.Value {
+	v := src.Found[slot]
+	if v.Empty() {
 		return fieldpath.Value{}
 	}
-	v := src.Members[m].Value
 	raw := src.Body[v.Start:v.End]
 	return fieldpath.Value{Raw: raw, Kind: fieldpath.KindOf(raw[0])}
 }
 
 // setIndexed turns a set step's values into splices: in place where the member is there,
-// inserted at the end of its parent object where it is not.
-func (w *Worker) setIndexed(src *Source, st *indexedStep, facts *processor.Facts) bool {
+// inserted at the end of its parent object (which fits checked) where it is not.
+func (w *Worker) setIndexed(src *Source, st *indexedStep, facts *processor.Facts) {
 	ix := &w.ix
 	for j, s := range st.slots {
 		val := st.set.SetValue(j, facts)
 		if val == nil {
 			continue
 		}
-		if m := ix.slots[s]; m >= 0 {
-			v := src.Members[m].Value
+		if v := src.Found[s]; !v.Empty() {
 			ix.splices = append(ix.splices, splice{start: v.Start, end: v.End, val: val})
 			continue
 		}
-		sp := splice{insert: true, key: st.keys[j], val: val}
-		if parent := st.parents[j]; parent < 0 {
-			sp.top = true
-		} else {
-			pm := ix.slots[parent]
-			if pm < 0 {
-				return false // the parent would have to be created
-			}
-			pv := src.Members[pm].Value
-			if src.Body[pv.Start] != '{' {
-				return false // the parent would have to become an object
-			}
-			sp.start, sp.end = pv.End-1, pv.End-1
+		sp := splice{insert: true, top: true, key: st.keys[j], val: val}
+		if parent := st.parents[j]; parent >= 0 {
+			end := src.Found[parent].End - 1
+			sp.start, sp.end, sp.top = end, end, false
 		}
 		ix.splices = append(ix.splices, sp)
 	}
-	return true
 }
 
-// mapIndexed masks the value of each of a mask step's fields.
-func (w *Worker) mapIndexed(src *Source, st *indexedStep, vm valueMapper) bool {
+// mapIndexed masks the value of each of a mask step's fields, none of which is an object or
+// an array (fits checked).
+func (w *Worker) mapIndexed(src *Source, st *indexedStep, vm valueMapper) {
 	ix := &w.ix
 	for _, s := range st.slots {
-		m := ix.slots[s]
-		if m < 0 {
+		v := src.Found[s]
+		if v.Empty() {
 			continue
 		}
-		v := src.Members[m].Value
 		raw := src.Body[v.Start:v.End]
 		var content []byte
 		switch fieldpath.KindOf(raw[0]) {
@@ -385,8 +361,6 @@ func (w *Worker) mapIndexed(src *Source, st *indexedStep, vm valueMapper) bool {
 			}
 		case fieldpath.Number:
 			content = raw
-		case fieldpath.Object, fieldpath.Array:
-			return false // every string inside would be masked
 		default:
 			continue
 		}
@@ -400,13 +374,12 @@ func (w *Worker) mapIndexed(src *Source, st *indexedStep, vm valueMapper) bool {
 			ix.splices = append(ix.splices, splice{start: v.Start, end: v.End, val: ix.arena[start:len(ix.arena):len(ix.arena)]})
 		}
 	}
-	return true
 }
 
-// materialize appends the event as stored, with the splices applied, to dst: what Run's
-// Result.Event would hold.
-func (w *Worker) materialize(dst []byte, src *Source) []byte {
-	ix, ev, body := &w.ix, src.Event, src.Body
+// sortSplices adds the cuts of the client's stream_id, received_at and event_id members to the
+// splices and puts them in the order materialize takes.
+func (w *Worker) sortSplices(ev *decode.Event) {
+	ix := &w.ix
 	for _, c := range ev.Cut {
 		if c.Empty() {
 			break
@@ -421,6 +394,12 @@ func (w *Worker) materialize(dst []byte, src *Source) []byte {
 			sps[j-1], sps[j] = sps[j], sps[j-1]
 		}
 	}
+}
+
+// materialize appends the event as stored, with the sorted splices applied, to dst: what
+// Run's Result.Event would hold.
+func (w *Worker) materialize(dst []byte, src *Source) []byte {
+	sps, ev, body := w.ix.splices, src.Event, src.Body
 	from, last := ev.Object.Start, ev.Object.End-1
 	insertAt := int32(-1) // where the last insert went
 	i := 0

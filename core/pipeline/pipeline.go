@@ -79,7 +79,7 @@ type Pipeline struct {
 	condIdx    [][]int           // per route: the index in fields of each of its condition's fields
 	keyIdx     []int             // per route: the index in fields of its sampling key, or -1
 	rateIdx    int               // the index in fields of the top-level "sample_rate", or -1
-	maxWidth   int               // the most fields one condition reads
+	condOff    []int             // per route and one more: where its condition's fields start in Worker.cvals
 
 	indexed *indexedPlan // nil when RunIndexed cannot serve the pipeline
 }
@@ -153,7 +153,6 @@ func (p *Pipeline) indexFields() {
 				idx = append(idx, index(f))
 			}
 		}
-		p.maxWidth = max(p.maxWidth, len(idx))
 		p.condIdx = append(p.condIdx, idx)
 		k := -1
 		if r.Key != nil {
@@ -171,6 +170,10 @@ func (p *Pipeline) indexFields() {
 	}
 	p.fields = fieldpath.NewSet(paths...)
 	p.fieldPaths = paths
+	p.condOff = append(p.condOff, 0)
+	for _, idx := range p.condIdx {
+		p.condOff = append(p.condOff, p.condOff[len(p.condOff)-1]+len(idx))
+	}
 }
 
 // Sinks returns the names of the sinks the pipeline routes to; Result.Sinks indexes them.
@@ -192,7 +195,7 @@ func (p *Pipeline) Plain() bool { return p.plain }
 // Result is what the pipeline did with one event. It belongs to the Worker and is valid until
 // its next Run.
 type Result struct {
-	Event      []byte        // the processed event, one line without newline; nil when a step dropped it (and, from RunIndexed, when it reaches no sink)
+	Event      []byte        // the processed event, one line without newline; nil when a step dropped it, and after RunIndexed (Line builds it)
 	Failed     uint64        // steps that could not do their work and tagged the event instead
 	Matched    uint64        // routes whose condition held
 	SampledOut uint64        // matched routes whose sampling dropped the event
@@ -212,7 +215,7 @@ type Worker struct {
 	bufs   [2][]byte
 	key    []byte            // the sampling key's unescaped value
 	vals   []fieldpath.Value // the routes' fields in the current event
-	cvals  []fieldpath.Value // one condition's fields, gathered from vals
+	cvals  []fieldpath.Value // every route's condition's fields, each route's in one run (condOff)
 	res    Result
 
 	edits   *jsonedit.Edits
@@ -220,7 +223,8 @@ type Worker struct {
 	variant []byte // the event with sample_rate set
 	varRate int    // the rate in variant; 0 when variant is stale
 
-	ix indexedState
+	ix  indexedState
+	src *Source // the event of the last RunIndexed, which Line builds; nil after Run
 }
 
 // NewWorker returns a Worker for p.
@@ -229,13 +233,12 @@ func (p *Pipeline) NewWorker() *Worker {
 		p:     p,
 		edits: p.rate.NewEdits(),
 		vals:  make([]fieldpath.Value, p.fields.Len()),
-		cvals: make([]fieldpath.Value, p.maxWidth),
+		cvals: make([]fieldpath.Value, p.condOff[len(p.condOff)-1]),
 	}
 	for _, s := range p.steps {
 		w.states = append(w.states, s.Proc.NewState())
 	}
 	if pl := p.indexed; pl != nil {
-		w.ix.slots = make([]int32, pl.nslots)
 		width := 0
 		for _, st := range pl.steps {
 			if st.kind == kindFilter {
@@ -278,9 +281,14 @@ func (w *Worker) Run(event []byte, facts *processor.Facts, now int64) *Result {
 			drop++
 		}
 	}
-	r.Event = cur
+	r.Event, w.src = cur, nil
 	if len(w.vals) > 0 {
 		p.fields.Lookup(cur, w.vals)
+		for i, idx := range p.condIdx {
+			for j, k := range idx {
+				w.cvals[p.condOff[i]+j] = w.vals[k]
+			}
+		}
 	}
 	w.route(now)
 	return r
@@ -291,24 +299,18 @@ func (w *Worker) reset() *Result {
 	r := &w.res
 	// rates is left as it was: reach sets a sink's rate whenever it adds the sink.
 	r.Event, r.Failed, r.Matched, r.SampledOut, r.Default, r.Sinks, r.DropCode = nil, 0, 0, 0, false, 0, -1
-	w.varRate = 0
+	w.varRate, w.src = 0, nil
 	return r
 }
 
-// route evaluates the routes over the event's fields, which w.vals holds, and fills in the
-// result's routes and sinks.
+// route evaluates the routes over the event's fields, which w.cvals (conditions) and w.vals
+// (sampling keys, sample_rate) hold, and fills in the result's routes and sinks.
 func (w *Worker) route(now int64) {
 	p, r := w.p, &w.res
 	for i := range p.routes {
 		rt := &p.routes[i]
-		if rt.When != nil {
-			idx := p.condIdx[i]
-			for j, k := range idx {
-				w.cvals[j] = w.vals[k]
-			}
-			if !rt.When.EvalValues(w.cvals[:len(idx)]) {
-				continue
-			}
+		if rt.When != nil && !rt.When.EvalValues(w.cvals[p.condOff[i]:p.condOff[i+1]]) {
+			continue
 		}
 		r.Matched |= 1 << i
 		rate := 0
@@ -374,10 +376,10 @@ func (w *Worker) reach(mask uint64, rate int) {
 func (w *Worker) Line(s int) []byte {
 	rate := w.res.rates[s]
 	if rate == 0 {
-		return w.res.Event
+		return w.event()
 	}
 	if rate != w.varRate {
-		ev := w.res.Event
+		ev := w.event()
 		if w.vals[w.p.rateIdx].Kind == 0 && hasMembers(ev) {
 			// The common case: no sample_rate yet, so it goes before the closing brace.
 			w.variant = append(w.variant[:0], ev[:len(ev)-1]...)
@@ -392,6 +394,21 @@ func (w *Worker) Line(s int) []byte {
 		w.varRate = rate
 	}
 	return w.variant
+}
+
+// AppendLine appends Line(s) to dst. After RunIndexed, it builds the line straight into dst.
+func (w *Worker) AppendLine(dst []byte, s int) []byte {
+	rate := w.res.rates[s]
+	if w.src == nil || rate != 0 && w.vals[w.p.rateIdx].Kind != 0 {
+		return append(dst, w.Line(s)...)
+	}
+	dst = w.materialize(dst, w.src)
+	if rate != 0 {
+		dst = append(dst[:len(dst)-1], `,"sample_rate":`...)
+		dst = strconv.AppendInt(dst, int64(rate), 10)
+		dst = append(dst, '}')
+	}
+	return dst
 }
 
 // hasMembers reports whether obj, a JSON object, holds a member, so that one more can be
