@@ -84,7 +84,8 @@ func lenBit(n int) uint64 { return 1 << min(n, 63) }
 // match returns the kid of n named key, or nil. Callers test n.lens first.
 func (n *fieldNode) match(key []byte) *fieldNode {
 	for _, k := range n.kids {
-		if k.seg == string(key) {
+		// Testing the first byte spares a call to compare keys that merely share a length.
+		if len(k.seg) == len(key) && k.seg[0] == key[0] && k.seg == string(key) {
 			return k
 		}
 	}
@@ -196,6 +197,7 @@ func (s *Scanner) objectFields(b []byte, i, depth int, n *fieldNode) int {
 	if i < len(b) && b[i] == '}' {
 		return i + 1
 	}
+	lens := n.lens // kept in a register across the calls below
 	for {
 		if i >= len(b) || b[i] != '"' {
 			return s.fail(ekKey, i)
@@ -210,7 +212,8 @@ func (s *Scanner) objectFields(b []byte, i, depth int, n *fieldNode) int {
 		}
 		i = s.ws(b, i+1)
 		var k *fieldNode
-		if key := b[keyStart+1 : end-1]; n.mayName(key, esc) {
+		if esc || lens&lenBit(end-keyStart-2) != 0 {
+			key := b[keyStart+1 : end-1]
 			k = s.kidOf(n, key, esc)
 		}
 		if k != nil {

@@ -2,7 +2,9 @@ package fieldpath
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -447,4 +449,34 @@ func TestSetLookupShortVals(t *testing.T) {
 		}
 	}()
 	s.Lookup([]byte(`{"a":1}`), make([]Value, 1))
+}
+
+// TestShortDecimal holds the strconv-free path of Float to strconv.ParseFloat on random
+// numbers of up to 15 digits, and to declining what it does not handle.
+func TestShortDecimal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		digits := 1 + rng.IntN(15)
+		var b []byte
+		if rng.IntN(2) == 0 {
+			b = append(b, '-')
+		}
+		dot := rng.IntN(digits + 1)
+		for i := range digits {
+			if i == dot && i > 0 {
+				b = append(b, '.')
+			}
+			b = append(b, byte('0'+rng.IntN(10)))
+		}
+		got, ok := shortDecimal(b)
+		want, err := strconv.ParseFloat(string(b), 64)
+		if !ok || err != nil || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("%s: got %v %v, ParseFloat %v %v", b, got, ok, want, err)
+		}
+	}
+	for _, s := range []string{"1e5", "1234567890123456", "-", "1.2.3", "0.1234567890123456"} {
+		if _, ok := shortDecimal([]byte(s)); ok {
+			t.Errorf("%s: taken", s)
+		}
+	}
 }

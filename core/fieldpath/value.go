@@ -62,11 +62,12 @@ func (v Value) EqualString(s string) bool {
 	if v.Kind != String || len(c) < len(s) {
 		return false
 	}
-	if bytes.IndexByte(c, '\\') < 0 {
-		return string(c) == s
+	// An escape decodes to fewer bytes than it takes: at equal lengths, c matches only if it
+	// is s byte for byte and holds no escape.
+	if len(c) == len(s) {
+		return string(c) == s && bytes.IndexByte(c, '\\') < 0
 	}
-	// An escape decodes to fewer bytes than it takes, so equal lengths cannot match.
-	return len(c) > len(s) && compareEscaped(c, s) == 0
+	return bytes.IndexByte(c, '\\') >= 0 && compareEscaped(c, s) == 0
 }
 
 // CompareString compares the unescaped content of the string v with s in byte order and
@@ -95,6 +96,9 @@ func (v Value) Float() (float64, bool) {
 	if v.Kind != Number || len(v.Raw) == 0 {
 		return 0, false
 	}
+	if f, ok := shortDecimal(v.Raw); ok {
+		return f, true
+	}
 	// ParseFloat allocates the error it returns for an overflow; the numbers that would
 	// surely overflow are answered here instead.
 	if magnitude(v.Raw) > 308 {
@@ -106,6 +110,43 @@ func (v Value) Float() (float64, bool) {
 	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(v.Raw), len(v.Raw)), 64)
 	if err != nil && !math.IsInf(f, 0) {
 		return 0, false
+	}
+	return f, true
+}
+
+// pow10 holds the powers of ten that float64 represents exactly.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// shortDecimal reads the common numbers (-?digits, optionally .digits, no exponent, at most 15
+// digits) without strconv: their digits make an integer below 2^53 and their scale an exact
+// power of ten, so one IEEE division rounds exactly as ParseFloat does.
+func shortDecimal(n []byte) (float64, bool) {
+	i, neg := 0, n[0] == '-'
+	if neg {
+		i++
+	}
+	var m uint64
+	digits, frac, dot := 0, 0, false
+	for ; i < len(n); i++ {
+		switch c := n[i]; {
+		case c-'0' <= 9:
+			m = m*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits > 15 {
+		return 0, false
+	}
+	f := float64(m) / pow10[frac]
+	if neg {
+		f = -f
 	}
 	return f, true
 }

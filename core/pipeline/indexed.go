@@ -73,10 +73,15 @@ const (
 type indexedPlan struct {
 	scan   *decode.Fields // every path the plan reads or writes, which the decoder finds
 	steps  []indexedStep
-	conds  []int // per value of Worker.cvals: its slot
-	keys   []int // the indexes in Pipeline.fields of the sampling keys and sample_rate
-	fields []int // per path of Pipeline.fields: its slot
+	checks []check // what fits tests, gathered from the steps
+	conds  []int   // per value of Worker.cvals: its slot
+	keys   []int   // the indexes in Pipeline.fields of the sampling keys and sample_rate
+	fields []int   // per path of Pipeline.fields: its slot
 }
+
+// check is one test of fits: a set at slot below a field that is not top-level (parent >= 0),
+// or a masked field (parent < 0).
+type check struct{ slot, parent int }
 
 type indexedStep struct {
 	kind    stepKind
@@ -139,6 +144,9 @@ func planIndexed(p *Pipeline) *indexedPlan {
 				return nil
 			}
 			st.slots = append(st.slots, pl.slot(f))
+			if st.kind == kindMap {
+				pl.checks = append(pl.checks, check{st.slots[len(st.slots)-1], -1})
+			}
 			if st.kind == kindSet {
 				segs := f.Segments()
 				parent := -1
@@ -146,6 +154,9 @@ func planIndexed(p *Pipeline) *indexedPlan {
 					parent = pl.slot(fieldpath.MustParse(f.String()[:len(f.String())-len(segs[len(segs)-1])-1]))
 				}
 				st.parents = append(st.parents, parent)
+				if parent >= 0 {
+					pl.checks = append(pl.checks, check{st.slots[len(st.slots)-1], parent})
+				}
 				st.keys = append(st.keys, jsonedit.AppendString(nil, []byte(segs[len(segs)-1])))
 				st.keys[len(st.keys)-1] = append(st.keys[len(st.keys)-1], ':')
 			}
@@ -278,22 +289,15 @@ func (w *Worker) RunIndexed(src *Source, facts *processor.Facts, now int64) (*Re
 // every set below a field the event lacks has an object to go into, and no masked field is an
 // object or an array.
 func (w *Worker) fits(src *Source) bool {
-	for i := range w.p.indexed.steps {
-		st := &w.p.indexed.steps[i]
-		switch st.kind {
-		case kindSet:
-			for j, s := range st.slots {
-				if parent := st.parents[j]; parent >= 0 && src.Found[s].Empty() {
-					if pv := src.Found[parent]; pv.Empty() || src.Body[pv.Start] != '{' {
-						return false
-					}
-				}
+	for _, c := range w.p.indexed.checks {
+		v := src.Found[c.slot]
+		if c.parent < 0 { // a masked field
+			if !v.Empty() && (src.Body[v.Start] == '{' || src.Body[v.Start] == '[') {
+				return false
 			}
-		case kindMap:
-			for _, s := range st.slots {
-				if v := src.Found[s]; !v.Empty() && (src.Body[v.Start] == '{' || src.Body[v.Start] == '[') {
-					return false
-				}
+		} else if v.Empty() {
+			if pv := src.Found[c.parent]; pv.Empty() || src.Body[pv.Start] != '{' {
+				return false
 			}
 		}
 	}

@@ -16,6 +16,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -349,8 +350,11 @@ func (w *Worker) sample(rt *Route, keyIdx int, now int64) (bool, int) {
 	v := w.vals[keyIdx]
 	key := v.Raw
 	if v.Kind == fieldpath.String {
-		w.key = v.Str(w.key[:0])
-		key = w.key
+		// A key without escapes is its own unescaped content.
+		if key = v.Raw[1 : len(v.Raw)-1]; bytes.IndexByte(key, '\\') >= 0 {
+			w.key = v.Str(w.key[:0])
+			key = w.key
+		}
 	}
 	return rt.Sample.Keep(key, true, now)
 }
