@@ -1,5 +1,7 @@
 package decode
 
+import "encoding/binary"
+
 // Field finding. With Scanner.Fields set, Scan looks up a fixed set of dotted paths in each
 // event while it validates it and records only where their values lie, so that later stages
 // reach those fields without searching the event again. eventFields and objectFields mirror
@@ -17,10 +19,35 @@ type Fields struct {
 
 // fieldNode is one segment of the paths of a Fields, a trie.
 type fieldNode struct {
-	seg  string
-	slot int
-	lens uint64 // lenBit of each kid's segment: most keys are turned away by one test
-	kids []*fieldNode
+	seg   string
+	slot  int
+	lens  uint64 // lenBit of each kid's segment: most keys are turned away by one test
+	kids  []*fieldNode
+	heads []kidHead // per kid: what match compares first, without following the pointer
+}
+
+// kidHead is a kid's segment length and its first eight bytes, little-endian, zero-padded.
+// Keys cannot hold a raw zero byte, so for segments of up to eight bytes equal heads and
+// lengths mean equal segments.
+type kidHead struct {
+	head uint64
+	n    int
+}
+
+// headOf packs the first eight bytes of s as kidHead.head does. A key is a slice of the body,
+// so the bytes after a short one can most often be loaded with it and masked off.
+func headOf(s []byte) uint64 {
+	switch {
+	case len(s) >= 8:
+		return binary.LittleEndian.Uint64(s)
+	case cap(s) >= 8:
+		return binary.LittleEndian.Uint64(s[:8]) & (1<<(8*len(s)) - 1)
+	}
+	var h uint64
+	for i := len(s) - 1; i >= 0; i-- {
+		h = h<<8 | uint64(s[i])
+	}
+	return h
 }
 
 // NewFields returns an empty set.
@@ -57,6 +84,7 @@ func (f *Fields) child(n *fieldNode, seg string) *fieldNode {
 	k := &fieldNode{seg: seg, slot: f.n}
 	f.n++
 	n.kids = append(n.kids, k)
+	n.heads = append(n.heads, kidHead{headOf([]byte(seg)), len(seg)})
 	n.lens |= lenBit(len(seg))
 	f.maxLen = max(f.maxLen, len(seg))
 	return k
@@ -83,10 +111,10 @@ func lenBit(n int) uint64 { return 1 << min(n, 63) }
 
 // match returns the kid of n named key, or nil. Callers test n.lens first.
 func (n *fieldNode) match(key []byte) *fieldNode {
-	for _, k := range n.kids {
-		// Testing the first byte spares a call to compare keys that merely share a length.
-		if len(k.seg) == len(key) && k.seg[0] == key[0] && k.seg == string(key) {
-			return k
+	h := headOf(key)
+	for i, kh := range n.heads {
+		if kh.head == h && kh.n == len(key) && (len(key) <= 8 || n.kids[i].seg[8:] == string(key[8:])) {
+			return n.kids[i]
 		}
 	}
 	return nil
@@ -212,14 +240,24 @@ func (s *Scanner) objectFields(b []byte, i, depth int, n *fieldNode) int {
 		}
 		i = s.ws(b, i+1)
 		var k *fieldNode
-		if esc || lens&lenBit(end-keyStart-2) != 0 {
-			key := b[keyStart+1 : end-1]
+		switch key := b[keyStart+1 : end-1]; {
+		case esc:
 			k = s.kidOf(n, key, esc)
+		case lens&lenBit(len(key)) != 0:
+			k = n.match(key)
 		}
-		if k != nil {
-			i = s.findValue(b, i, depth, k)
-		} else {
+		switch {
+		case k == nil:
 			i = s.value(b, i, depth)
+		case len(k.kids) == 0:
+			// A leaf, the most common find, recorded here rather than in findValue.
+			v := i
+			if i = s.value(b, i, depth); i >= 0 {
+				s.dup = s.dup || s.cur[k.slot] != (Span{})
+				s.cur[k.slot] = Span{int32(v), int32(i)}
+			}
+		default:
+			i = s.findValue(b, i, depth, k)
 		}
 		if i < 0 {
 			return -1
