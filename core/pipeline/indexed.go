@@ -80,8 +80,11 @@ type indexedPlan struct {
 }
 
 // check is one test of fits: a set at slot below a field that is not top-level (parent >= 0),
-// or a masked field (parent < 0).
-type check struct{ slot, parent int }
+// or a masked field (parent < 0). object tells that the parent, when there, is an object.
+type check struct {
+	slot, parent int
+	object       bool
+}
 
 type indexedStep struct {
 	kind    stepKind
@@ -145,7 +148,7 @@ func planIndexed(p *Pipeline) *indexedPlan {
 			}
 			st.slots = append(st.slots, pl.slot(f))
 			if st.kind == kindMap {
-				pl.checks = append(pl.checks, check{st.slots[len(st.slots)-1], -1})
+				pl.checks = append(pl.checks, check{st.slots[len(st.slots)-1], -1, false})
 			}
 			if st.kind == kindSet {
 				segs := f.Segments()
@@ -155,7 +158,9 @@ func planIndexed(p *Pipeline) *indexedPlan {
 				}
 				st.parents = append(st.parents, parent)
 				if parent >= 0 {
-					pl.checks = append(pl.checks, check{st.slots[len(st.slots)-1], parent})
+					// The decoder refuses an event whose event or metadata is not an object.
+					known := len(segs) == 2 && (segs[0] == "event" || segs[0] == "metadata")
+					pl.checks = append(pl.checks, check{st.slots[len(st.slots)-1], parent, known})
 				}
 				st.keys = append(st.keys, jsonedit.AppendString(nil, []byte(segs[len(segs)-1])))
 				st.keys[len(st.keys)-1] = append(st.keys[len(st.keys)-1], ':')
@@ -296,7 +301,7 @@ func (w *Worker) fits(src *Source) bool {
 				return false
 			}
 		} else if v.Empty() {
-			if pv := src.Found[c.parent]; pv.Empty() || src.Body[pv.Start] != '{' {
+			if pv := src.Found[c.parent]; pv.Empty() || !c.object && src.Body[pv.Start] != '{' {
 				return false
 			}
 		}
