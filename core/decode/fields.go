@@ -15,6 +15,9 @@ type Fields struct {
 	root   fieldNode // holds the first segments; it has no segment or slot of its own
 	n      int       // slots handed out
 	maxLen int       // the longest segment, which bounds the keys worth unescaping
+	// known holds the root's kids named like the members the scanner knows (source, event,
+	// metadata...), which it has identified already by the time it would match them.
+	known [len(fieldNames)]*fieldNode
 }
 
 // fieldNode is one segment of the paths of a Fields, a trie.
@@ -83,6 +86,9 @@ func (f *Fields) child(n *fieldNode, seg string) *fieldNode {
 	}
 	k := &fieldNode{seg: seg, slot: f.n}
 	f.n++
+	if fd := fieldOf([]byte(seg)); n == &f.root && fd != fOther {
+		f.known[fd] = k
+	}
 	n.kids = append(n.kids, k)
 	n.heads = append(n.heads, kidHead{headOf([]byte(seg)), len(seg)})
 	n.lens |= lenBit(len(seg))
@@ -185,7 +191,10 @@ func (s *Scanner) eventFields(b []byte, i int, ev *Event) int {
 		}
 		vStart := s.ws(b, i+1)
 		var k *fieldNode
-		if root.mayName(key, esc) {
+		switch {
+		case f != fOther:
+			k = s.Fields.known[f]
+		case root.mayName(key, esc):
 			k = s.kidOf(root, key, esc)
 		}
 		var vEnd int

@@ -175,6 +175,15 @@ func New(o Options) (*Masker, error) {
 // Remove without detectors appends nothing and reports true: the caller is to remove the
 // field itself rather than store an empty string.
 func (m *Masker) Apply(dst, s []byte) (out []byte, changed bool) {
+	if out, changed = m.Mask(dst, s); !changed {
+		out = append(out, s...)
+	}
+	return out, changed
+}
+
+// Mask is Apply for callers that keep s where nothing was masked: without a change it appends
+// nothing, which spares copying the many strings that hold nothing to mask.
+func (m *Masker) Mask(dst, s []byte) (out []byte, changed bool) {
 	if len(m.dets) == 0 {
 		if m.mode == Hash {
 			sc := m.pool.Get().(*scratch)
@@ -195,7 +204,7 @@ func (m *Masker) Apply(dst, s []byte) (out []byte, changed bool) {
 		found = found || mt.ok
 	}
 	if !found {
-		return append(dst, s...), false
+		return dst, false
 	}
 	sc := m.pool.Get().(*scratch)
 	next := sc.next

@@ -42,7 +42,8 @@ type Source struct {
 
 // The steps RunIndexed knows, each told apart by the methods it has.
 type (
-	// setter sets fields to values: enrich with set and facts only.
+	// setter sets fields to values: enrich with set and facts only. SetValue with nil facts
+	// gives the values that do not depend on them, and nil for the others.
 	setter interface {
 		SetPaths() []*fieldpath.Path
 		SetValue(i int, facts *processor.Facts) []byte
@@ -71,13 +72,17 @@ const (
 
 // indexedPlan is a pipeline compiled for RunIndexed.
 type indexedPlan struct {
-	scan   *decode.Fields // every path the plan reads or writes, which the decoder finds
-	steps  []indexedStep
-	checks []check // what fits tests, gathered from the steps
-	conds  []int   // per value of Worker.cvals: its slot
-	keys   []int   // the indexes in Pipeline.fields of the sampling keys and sample_rate
-	fields []int   // per path of Pipeline.fields: its slot
+	scan    *decode.Fields // every path the plan reads or writes, which the decoder finds
+	steps   []indexedStep
+	filters []indexedFilter // the filter steps, in order
+	checks  []check         // what fits tests, gathered from the steps
+	conds   []int           // per value of Worker.cvals: its slot
+	keys    []int           // the indexes in Pipeline.fields of the sampling keys and sample_rate
+	fields  []int           // per path of Pipeline.fields: its slot
 }
+
+// indexedFilter is a filter among the steps, and the code of the reason it drops for.
+type indexedFilter struct{ step, drop int }
 
 // check is one test of fits: a set at slot below a field that is not top-level (parent >= 0),
 // or a masked field (parent < 0). object tells that the parent, when there, is an object.
@@ -91,6 +96,7 @@ type indexedStep struct {
 	set     setter
 	slots   []int    // per path: its slot
 	parents []int    // kindSet, per path: the slot of its parent, -1 for the event object
+	values  [][]byte // kindSet, per path: its value when the facts do not decide it, else nil
 	keys    [][]byte // kindSet, per path: its last segment as a member key, `"region":`
 	cond    *condition.Cond
 }
@@ -131,6 +137,13 @@ func planIndexed(p *Pipeline) *indexedPlan {
 			st.kind = kindMap
 		case conditional:
 			st.kind, st.cond = kindFilter, proc.Condition()
+			drop := 0
+			for _, r := range p.reasons[:len(pl.steps)] {
+				if r != "" {
+					drop++
+				}
+			}
+			pl.filters = append(pl.filters, indexedFilter{len(pl.steps), drop})
 			for _, f := range st.cond.Fields() {
 				if !readable(f) {
 					return nil
@@ -162,6 +175,7 @@ func planIndexed(p *Pipeline) *indexedPlan {
 					known := len(segs) == 2 && (segs[0] == "event" || segs[0] == "metadata")
 					pl.checks = append(pl.checks, check{st.slots[len(st.slots)-1], parent, known})
 				}
+				st.values = append(st.values, st.set.SetValue(len(st.values), nil))
 				st.keys = append(st.keys, jsonedit.AppendString(nil, []byte(segs[len(segs)-1])))
 				st.keys[len(st.keys)-1] = append(st.keys[len(st.keys)-1], ':')
 			}
@@ -239,7 +253,7 @@ func (p *Pipeline) ScanFields() *decode.Fields {
 // when the event reaches one. It reports false, having done nothing the caller can see, when it
 // cannot process this event that way; the caller then runs Run.
 func (w *Worker) RunIndexed(src *Source, facts *processor.Facts, now int64) (*Result, bool) {
-	p, pl, ix := w.p, w.p.indexed, &w.ix
+	pl, ix := w.p.indexed, &w.ix
 	if pl == nil || src.Event.Spaces || src.Event.Dup {
 		return nil, false
 	}
@@ -247,20 +261,15 @@ func (w *Worker) RunIndexed(src *Source, facts *processor.Facts, now int64) (*Re
 	// first, and the edits are made only for events that reach a sink. Routing may keep
 	// state (dynamic sampling), so whether the edits fit is known before it.
 	r := w.reset()
-	drop := 0
-	for i := range pl.steps {
-		if st := &pl.steps[i]; st.kind == kindFilter {
-			vals := ix.vals[:len(st.slots)]
-			for j, s := range st.slots {
-				vals[j] = value(src, s)
-			}
-			if st.cond.EvalValues(vals) {
-				r.DropCode = drop
-				return r, true
-			}
+	for _, f := range pl.filters {
+		st := &pl.steps[f.step]
+		vals := ix.vals[:len(st.slots)]
+		for j, s := range st.slots {
+			vals[j] = value(src, s)
 		}
-		if p.reasons[i] != "" {
-			drop++
+		if st.cond.EvalValues(vals) {
+			r.DropCode = f.drop
+			return r, true
 		}
 	}
 	if !w.fits(src) {
@@ -331,22 +340,24 @@ func value(src *Source, slot int) fieldpath.Value {
 // setIndexed turns a set step's values into splices: in place where the member is there,
 // inserted at the end of its parent object (which fits checked) where it is not.
 func (w *Worker) setIndexed(src *Source, st *indexedStep, facts *processor.Facts) {
-	ix := &w.ix
 	for j, s := range st.slots {
-		val := st.set.SetValue(j, facts)
+		val := st.values[j]
 		if val == nil {
-			continue
+			if val = st.set.SetValue(j, facts); val == nil {
+				continue
+			}
 		}
 		if v := src.Found[s]; !v.Empty() {
-			ix.splices = append(ix.splices, splice{start: v.Start, end: v.End, val: val})
+			w.ix.splices = append(w.ix.splices, splice{start: v.Start, end: v.End, val: val})
 			continue
 		}
-		sp := splice{insert: true, top: true, key: st.keys[j], val: val}
+		sp := splice{insert: true, top: true}
 		if parent := st.parents[j]; parent >= 0 {
 			end := src.Found[parent].End - 1
 			sp.start, sp.end, sp.top = end, end, false
 		}
-		ix.splices = append(ix.splices, sp)
+		sp.key, sp.val = st.keys[j], val
+		w.ix.splices = append(w.ix.splices, sp)
 	}
 }
 

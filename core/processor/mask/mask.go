@@ -240,16 +240,16 @@ type mapper struct {
 }
 
 func (m *mapper) MapString(dst, content []byte) ([]byte, bool) {
-	out, changed := m.m.Apply(dst, content)
+	out, changed := m.m.Mask(dst, content)
 	m.masked = m.masked || changed
 	return out, changed
 }
 
 // MapValue masks one value of a mapped field: the decoded content of a string, or the text of
-// a number. It appends the masked text to dst and reports whether anything was masked, as
-// Process does for each value it maps.
+// a number. It reports whether anything was masked, and then appends the masked text to dst;
+// otherwise it appends nothing.
 func (st *state) MapValue(dst, content []byte) ([]byte, bool) {
-	return st.s.masker.Apply(dst, content)
+	return st.s.masker.Mask(dst, content)
 }
 
 // Process masks the fields of event in one copying pass.
