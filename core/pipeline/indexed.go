@@ -101,8 +101,8 @@ type indexedStep struct {
 	cond    *condition.Cond
 }
 
-// storedNames are the members the engine writes into every stored event; the index holds the
-// client's, which the engine replaces, so no indexed path may name them.
+// storedNames are the members the engine writes into every stored event; the decoder would find
+// the client's, which the engine replaces, so no indexed path may name them.
 var storedNames = map[string]bool{"stream_id": true, "received_at": true, "event_id": true, "timestamp": true}
 
 // planIndexed compiles p for RunIndexed, or returns nil when some step or path does not fit.
