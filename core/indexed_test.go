@@ -44,6 +44,13 @@ var indexedPipelines = []string{
       - {name: keyed, sample: {rate: 0.25, key: source}, to: [a, b]}
       - {name: rest, when: 'exists(event.status)', to: [c]}
     default: [c]`,
+	// Removes: first, middle, last and only members, neighbours, and inserts into an object
+	// that removes empty.
+	`processors:
+      - {type: enrich, remove: [event.debug, event.a, event.b], set: {event.added: 1, metadata.m: "x"}}
+      - {type: enrich, remove: [metadata.drop, event.card.number]}
+    routes:
+      - {name: all, to: [a]}`,
 }
 
 // indexedEvents are events for those pipelines: plain ones, and ones RunIndexed must decline
@@ -64,6 +71,11 @@ var indexedEvents = []string{
 	`{"source":"app","event":{"id":"t12","message":"esc \"q\" \u00e9 4111111111111111"},"metadata":{"env":"prod","note":{"deep":"x"}}}`,
 	`{"source":"app","event":{"id":"t13","card":{}},"metadata":{"env":"prod"},"top":1}`,
 	`{"source":"app","event":{"id":"t14","card":{"number":4111111111111111,"deeper":{"a":{"b":1}}}}}`,
+	`{"source":"app","event":{"debug":1},"metadata":{"drop":2}}`,
+	`{"source":"app","event":{"a":1,"b":2,"debug":3,"keep":4},"metadata":{}}`,
+	`{"source":"app","event":{"keep":0,"a":1,"b":[2]},"metadata":{"x":1,"drop":{"y":2}}}`,
+	`{"source":"app","event":{"a":1,"keep":0,"b":"2","card":{"number":"x"}},"metadata":{"drop":2,"x":1}}`,
+	"{\"source\":\"app\",\"event\":{\"deb\\u0075g\":1},\"metadata\":{}}",
 }
 
 // indexedPipeline compiles one of indexedPipelines.
@@ -148,8 +160,9 @@ func TestIndexedMatchesBytes(t *testing.T) {
 		}
 		taken := compareIndexed(t, p, body, decode.NDJSON)
 		// Whitespace and a duplicate key are declined by every pipeline, and so are events
-		// without the parents the sets write into or with an object to mask.
-		if want := []int{9, 4, 10}[i]; taken != want {
+		// without the parents the sets write into, with an object to mask, or with a removed
+		// key written with escapes.
+		if want := []int{14, 5, 15, 14}[i]; taken != want {
 			t.Errorf("pipeline %d: RunIndexed took %d of %d events, want %d", i, taken, len(indexedEvents), want)
 		}
 		// A JSON array body: events at other offsets, same results.
@@ -197,6 +210,10 @@ func TestIndexedPlans(t *testing.T) {
 		`processors: [{type: enrich, set: {sample_rate: 1}}]
     sinks: [a]`,
 		`routes: [{name: r, when: 'timestamp == "x"', to: [a]}]`,
+		`processors: [{type: enrich, remove: [debug]}]
+    sinks: [a]`,
+		`processors: [{type: enrich, remove: [event.a]}]
+    routes: [{name: r, when: 'exists(event.a)', to: [a]}]`,
 	} {
 		if indexedPipeline(t, body).ScanFields() != nil {
 			t.Errorf("RunIndexed serves %s", body)

@@ -42,11 +42,14 @@ type Source struct {
 
 // The steps RunIndexed knows, each told apart by the methods it has.
 type (
-	// setter sets fields to values: enrich with set and facts only. SetValue with nil facts
-	// gives the values that do not depend on them, and nil for the others.
+	// setter sets fields to values and removes fields: enrich with set, facts and remove
+	// only (Spliceable). SetValue with nil facts gives the values that do not depend on them,
+	// and nil for the others.
 	setter interface {
+		Spliceable() bool
 		SetPaths() []*fieldpath.Path
 		SetValue(i int, facts *processor.Facts) []byte
+		RemovePaths() []*fieldpath.Path
 	}
 	// fieldMapper maps the strings and numbers of named fields: mask.
 	fieldMapper interface {
@@ -84,21 +87,27 @@ type indexedPlan struct {
 // indexedFilter is a filter among the steps, and the code of the reason it drops for.
 type indexedFilter struct{ step, drop int }
 
-// check is one test of fits: a set at slot below a field that is not top-level (parent >= 0),
-// or a masked field (parent < 0). object tells that the parent, when there, is an object.
+// check is one test of fits, on the field at slot:
+//   - a set below a field that is not top-level (parent >= 0): object tells that the parent,
+//     when there, is known to be an object;
+//   - a removed field (remove holds its key as written, `"name":`): it must be written so;
+//   - otherwise a masked field.
 type check struct {
 	slot, parent int
 	object       bool
+	remove       []byte
 }
 
 type indexedStep struct {
-	kind    stepKind
-	set     setter
-	slots   []int    // per path: its slot
-	parents []int    // kindSet, per path: the slot of its parent, -1 for the event object
-	values  [][]byte // kindSet, per path: its value when the facts do not decide it, else nil
-	keys    [][]byte // kindSet, per path: its last segment as a member key, `"region":`
-	cond    *condition.Cond
+	kind       stepKind
+	set        setter
+	slots      []int    // per path: its slot
+	removes    []int    // kindSet: the slots of the removed fields
+	removeKeys [][]byte // kindSet, per removed field: its key as written, `"debug":`
+	parents    []int    // kindSet, per path: the slot of its parent, -1 for the event object
+	values     [][]byte // kindSet, per path: its value when the facts do not decide it, else nil
+	keys       [][]byte // kindSet, per path: its last segment as a member key, `"region":`
+	cond       *condition.Cond
 }
 
 // storedNames are the members the engine writes into every stored event; the decoder would find
@@ -123,13 +132,26 @@ func planIndexed(p *Pipeline) *indexedPlan {
 	}
 	for _, s := range p.steps {
 		var st indexedStep
-		var paths []*fieldpath.Path
+		var paths, removed []*fieldpath.Path
 		switch proc := s.Proc.(type) {
 		case setter:
-			if paths = proc.SetPaths(); paths == nil {
+			if !proc.Spliceable() {
 				return nil
 			}
-			st.kind, st.set = kindSet, proc
+			paths, st.kind, st.set = proc.SetPaths(), kindSet, proc
+			for _, f := range proc.RemovePaths() {
+				// A member of the event object itself would meet the client's cut members and
+				// the engine's tail; those are left to Run.
+				segs := f.Segments()
+				if !readable(f) || len(segs) < 2 {
+					return nil
+				}
+				key := append(jsonedit.AppendString(nil, []byte(segs[len(segs)-1])), ':')
+				st.removes = append(st.removes, pl.slot(f))
+				st.removeKeys = append(st.removeKeys, key)
+				pl.checks = append(pl.checks, check{slot: pl.slot(f), parent: -1, remove: key})
+			}
+			removed = proc.RemovePaths()
 		case fieldMapper:
 			if paths = proc.MappedPaths(); paths == nil {
 				return nil
@@ -161,7 +183,7 @@ func planIndexed(p *Pipeline) *indexedPlan {
 			}
 			st.slots = append(st.slots, pl.slot(f))
 			if st.kind == kindMap {
-				pl.checks = append(pl.checks, check{st.slots[len(st.slots)-1], -1, false})
+				pl.checks = append(pl.checks, check{slot: st.slots[len(st.slots)-1], parent: -1})
 			}
 			if st.kind == kindSet {
 				segs := f.Segments()
@@ -173,14 +195,14 @@ func planIndexed(p *Pipeline) *indexedPlan {
 				if parent >= 0 {
 					// The decoder refuses an event whose event or metadata is not an object.
 					known := len(segs) == 2 && (segs[0] == "event" || segs[0] == "metadata")
-					pl.checks = append(pl.checks, check{st.slots[len(st.slots)-1], parent, known})
+					pl.checks = append(pl.checks, check{slot: st.slots[len(st.slots)-1], parent: parent, object: known})
 				}
 				st.values = append(st.values, st.set.SetValue(len(st.values), nil))
 				st.keys = append(st.keys, jsonedit.AppendString(nil, []byte(segs[len(segs)-1])))
 				st.keys[len(st.keys)-1] = append(st.keys[len(st.keys)-1], ':')
 			}
 		}
-		written = append(written, paths...)
+		written = append(append(written, paths...), removed...)
 		pl.steps = append(pl.steps, st)
 	}
 	for _, f := range p.fieldPaths {
@@ -227,6 +249,7 @@ type splice struct {
 	key, val   []byte
 	insert     bool
 	top        bool
+	remove     bool // a removed member, key through value
 }
 
 // indexedState is a Worker's scratch space for RunIndexed.
@@ -305,11 +328,17 @@ func (w *Worker) RunIndexed(src *Source, facts *processor.Facts, now int64) (*Re
 func (w *Worker) fits(src *Source) bool {
 	for _, c := range w.p.indexed.checks {
 		v := src.Found[c.slot]
-		if c.parent < 0 { // a masked field
+		switch {
+		case c.remove != nil:
+			// Finding the member's start from its value's needs the key written plainly.
+			if k := v.Start - int32(len(c.remove)); !v.Empty() && (k < 1 || string(src.Body[k:v.Start]) != string(c.remove)) {
+				return false
+			}
+		case c.parent < 0: // a masked field
 			if !v.Empty() && (src.Body[v.Start] == '{' || src.Body[v.Start] == '[') {
 				return false
 			}
-		} else if v.Empty() {
+		case v.Empty():
 			if pv := src.Found[c.parent]; pv.Empty() || !c.object && src.Body[pv.Start] != '{' {
 				return false
 			}
@@ -358,6 +387,12 @@ func (w *Worker) setIndexed(src *Source, st *indexedStep, facts *processor.Facts
 		}
 		sp.key, sp.val = st.keys[j], val
 		w.ix.splices = append(w.ix.splices, sp)
+	}
+	// A removal covers the member alone; materialize takes out the comma it leaves.
+	for j, s := range st.removes {
+		if v := src.Found[s]; !v.Empty() {
+			w.ix.splices = append(w.ix.splices, splice{start: v.Start - int32(len(st.removeKeys[j])), end: v.End, remove: true})
+		}
 	}
 }
 
@@ -421,19 +456,26 @@ func (w *Worker) sortSplices(ev *decode.Event) {
 func (w *Worker) materialize(dst []byte, src *Source) []byte {
 	sps, ev, body := w.ix.splices, src.Event, src.Body
 	from, last := ev.Object.Start, ev.Object.End-1
-	insertAt := int32(-1) // where the last insert went
 	i := 0
 	for ; i < len(sps) && !sps[i].top; i++ {
 		sp := &sps[i]
 		dst = append(dst, body[from:sp.start]...)
-		if sp.insert && (body[sp.start-1] != '{' || insertAt == sp.start) {
+		// An inserted member needs a comma unless its object is empty so far, as written.
+		if sp.insert && dst[len(dst)-1] != '{' {
 			dst = append(dst, ',')
-		}
-		if sp.insert {
-			insertAt = sp.start
 		}
 		dst = append(append(dst, sp.key...), sp.val...)
 		from = sp.end
+		if sp.remove {
+			// Of the commas around a removed member, one goes: the one after it when it came
+			// first or after a comma, else (it was last) the one before it.
+			switch c := dst[len(dst)-1]; {
+			case body[from] == ',' && (c == '{' || c == ','):
+				from++
+			case body[from] == '}' && c == ',':
+				dst = dst[:len(dst)-1]
+			}
+		}
 	}
 	dst = append(dst, body[from:last]...)
 	dst = append(dst, src.Tail...)

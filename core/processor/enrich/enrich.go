@@ -114,6 +114,7 @@ func (o *Options) Compile(env *processor.Env) (processor.Processor, []processor.
 		if p := c.path(key, s); p != nil && c.claim(key, p) {
 			c.b.Delete(p)
 			c.p.always = true
+			c.p.removes = append(c.p.removes, p)
 		}
 	}
 	if len(o.Keep) > 0 {
@@ -145,7 +146,8 @@ func (o *Options) Compile(env *processor.Env) (processor.Processor, []processor.
 		return nil, []processor.FieldError{{Key: "", Msg: err.Error()}}
 	}
 	c.p.prog = prog
-	if len(o.Rename)+len(o.Copy)+len(o.Remove)+len(o.Keep) == 0 && o.Lookup == nil {
+	if len(o.Rename)+len(o.Copy)+len(o.Keep) == 0 && o.Lookup == nil {
+		c.p.spliceable = true
 		for _, st := range c.p.statics {
 			c.p.setPaths = append(c.p.setPaths, st.path)
 		}
@@ -324,16 +326,23 @@ type program struct {
 	moves   []move
 	facts   []factSet
 	table   *table // nil without lookup
-	// setPaths lists, for a step that only sets (set and facts), the paths of statics then
-	// facts; nil for any other step.
-	setPaths []*fieldpath.Path
+	removes []*fieldpath.Path
+	// spliceable: the step only sets (set, facts) and removes, so that the pipeline may make
+	// those edits itself as it copies the event (see package pipeline), rather than running
+	// Process. setPaths then lists the paths of statics, then facts.
+	spliceable bool
+	setPaths   []*fieldpath.Path
 }
 
-// SetPaths returns the paths the step sets, in the order it sets them, when setting is all it
-// does (set and facts, no rename, copy, remove, keep or lookup); otherwise nil. The pipeline
-// then writes the values itself as it copies the event (see package pipeline), rather than
-// running Process.
+// Spliceable reports whether the step only sets and removes fields (set, facts, remove; no
+// rename, copy, keep or lookup), which SetPaths, SetValue and RemovePaths then describe.
+func (p *program) Spliceable() bool { return p.spliceable }
+
+// SetPaths returns the paths a spliceable step sets, in the order it sets them.
 func (p *program) SetPaths() []*fieldpath.Path { return p.setPaths }
+
+// RemovePaths returns the paths a spliceable step removes.
+func (p *program) RemovePaths() []*fieldpath.Path { return p.removes }
 
 // SetValue returns the JSON value the step sets at SetPaths()[i] for an event with the given
 // facts, or nil when it sets nothing there (a fact the engine does not know).
