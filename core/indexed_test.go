@@ -51,6 +51,13 @@ var indexedPipelines = []string{
       - {type: enrich, remove: [metadata.drop, event.card.number]}
     routes:
       - {name: all, to: [a]}`,
+	// Renames and copies, to new and existing fields, beside sets and facts in the same step;
+	// a rename onto the field's own parent.
+	`processors:
+      - {type: enrich, rename: {event.a: event.renamed, event.card.number: event.card.pan}, copy: {metadata.x: event.keep}, set: {event.set: true}, facts: {event.stream: stream}}
+      - {type: enrich, rename: {metadata.drop.y: metadata.drop}}
+    routes:
+      - {name: all, to: [a]}`,
 }
 
 // indexedEvents are events for those pipelines: plain ones, and ones RunIndexed must decline
@@ -162,7 +169,7 @@ func TestIndexedMatchesBytes(t *testing.T) {
 		// Whitespace and a duplicate key are declined by every pipeline, and so are events
 		// without the parents the sets write into, with an object to mask, or with a removed
 		// key written with escapes.
-		if want := []int{14, 5, 15, 14}[i]; taken != want {
+		if want := []int{14, 5, 15, 14, 18}[i]; taken != want {
 			t.Errorf("pipeline %d: RunIndexed took %d of %d events, want %d", i, taken, len(indexedEvents), want)
 		}
 		// A JSON array body: events at other offsets, same results.
@@ -198,6 +205,10 @@ func TestIndexedDeclines(t *testing.T) {
 func TestIndexedPlans(t *testing.T) {
 	for _, body := range []string{
 		`processors: [{type: enrich, rename: {event.a: event.b}}]
+    routes: [{name: r, when: 'exists(event.b)', to: [a]}]`,
+		`processors: [{type: enrich, rename: {debug: event.debug}}]
+    sinks: [a]`,
+		`processors: [{type: enrich, keep: [event]}]
     sinks: [a]`,
 		`processors: [{type: mask, fields: [event.a], mode: remove}]
     sinks: [a]`,

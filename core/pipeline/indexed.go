@@ -42,13 +42,14 @@ type Source struct {
 
 // The steps RunIndexed knows, each told apart by the methods it has.
 type (
-	// setter sets fields to values and removes fields: enrich with set, facts and remove
-	// only (Spliceable). SetValue with nil facts gives the values that do not depend on them,
-	// and nil for the others.
+	// setter sets fields to values and removes fields: enrich without keep or lookup
+	// (Spliceable). SetValue with nil facts gives the values that do not depend on them, and
+	// nil for the others; SetSource names the field a rename or copy takes its value from.
 	setter interface {
 		Spliceable() bool
 		SetPaths() []*fieldpath.Path
 		SetValue(i int, facts *processor.Facts) []byte
+		SetSource(i int) *fieldpath.Path
 		RemovePaths() []*fieldpath.Path
 	}
 	// fieldMapper maps the strings and numbers of named fields: mask.
@@ -89,13 +90,14 @@ type indexedFilter struct{ step, drop int }
 
 // check is one test of fits, on the field at slot:
 //   - a set below a field that is not top-level (parent >= 0): object tells that the parent,
-//     when there, is known to be an object;
+//     when there, is known to be an object; a rename or copy (source >= 0) sets nothing
+//     when its source is missing;
 //   - a removed field (remove holds its key as written, `"name":`): it must be written so;
 //   - otherwise a masked field.
 type check struct {
-	slot, parent int
-	object       bool
-	remove       []byte
+	slot, parent, source int
+	object               bool
+	remove               []byte
 }
 
 type indexedStep struct {
@@ -106,6 +108,7 @@ type indexedStep struct {
 	removeKeys [][]byte // kindSet, per removed field: its key as written, `"debug":`
 	parents    []int    // kindSet, per path: the slot of its parent, -1 for the event object
 	values     [][]byte // kindSet, per path: its value when the facts do not decide it, else nil
+	sources    []int    // kindSet, per path: the slot of the field its value comes from, or -1
 	keys       [][]byte // kindSet, per path: its last segment as a member key, `"region":`
 	cond       *condition.Cond
 }
@@ -149,7 +152,7 @@ func planIndexed(p *Pipeline) *indexedPlan {
 				key := append(jsonedit.AppendString(nil, []byte(segs[len(segs)-1])), ':')
 				st.removes = append(st.removes, pl.slot(f))
 				st.removeKeys = append(st.removeKeys, key)
-				pl.checks = append(pl.checks, check{slot: pl.slot(f), parent: -1, remove: key})
+				pl.checks = append(pl.checks, check{slot: pl.slot(f), parent: -1, remove: key, source: -1})
 			}
 			removed = proc.RemovePaths()
 		case fieldMapper:
@@ -192,10 +195,18 @@ func planIndexed(p *Pipeline) *indexedPlan {
 					parent = pl.slot(fieldpath.MustParse(f.String()[:len(f.String())-len(segs[len(segs)-1])-1]))
 				}
 				st.parents = append(st.parents, parent)
+				src := -1
+				if from := st.set.SetSource(len(st.values)); from != nil {
+					if !readable(from) {
+						return nil
+					}
+					src = pl.slot(from)
+				}
+				st.sources = append(st.sources, src)
 				if parent >= 0 {
 					// The decoder refuses an event whose event or metadata is not an object.
 					known := len(segs) == 2 && (segs[0] == "event" || segs[0] == "metadata")
-					pl.checks = append(pl.checks, check{slot: st.slots[len(st.slots)-1], parent: parent, object: known})
+					pl.checks = append(pl.checks, check{slot: st.slots[len(st.slots)-1], parent: parent, object: known, source: src})
 				}
 				st.values = append(st.values, st.set.SetValue(len(st.values), nil))
 				st.keys = append(st.keys, jsonedit.AppendString(nil, []byte(segs[len(segs)-1])))
@@ -338,7 +349,7 @@ func (w *Worker) fits(src *Source) bool {
 			if !v.Empty() && (src.Body[v.Start] == '{' || src.Body[v.Start] == '[') {
 				return false
 			}
-		case v.Empty():
+		case v.Empty() && (c.source < 0 || !src.Found[c.source].Empty()):
 			if pv := src.Found[c.parent]; pv.Empty() || !c.object && src.Body[pv.Start] != '{' {
 				return false
 			}
@@ -371,7 +382,16 @@ func value(src *Source, slot int) fieldpath.Value {
 func (w *Worker) setIndexed(src *Source, st *indexedStep, facts *processor.Facts) {
 	for j, s := range st.slots {
 		val := st.values[j]
-		if val == nil {
+		switch {
+		case val != nil:
+		case st.sources[j] >= 0:
+			// A rename or copy: the value as the client sent it, or nothing without one.
+			v := src.Found[st.sources[j]]
+			if v.Empty() {
+				continue
+			}
+			val = src.Body[v.Start:v.End]
+		default:
 			if val = st.set.SetValue(j, facts); val == nil {
 				continue
 			}

@@ -41,6 +41,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"github.com/ingestd/ingestd/core/fieldpath"
 	"github.com/ingestd/ingestd/core/jsonedit"
@@ -146,13 +147,28 @@ func (o *Options) Compile(env *processor.Env) (processor.Processor, []processor.
 		return nil, []processor.FieldError{{Key: "", Msg: err.Error()}}
 	}
 	c.p.prog = prog
-	if len(o.Rename)+len(o.Copy)+len(o.Keep) == 0 && o.Lookup == nil {
+	if len(o.Keep) == 0 && o.Lookup == nil {
 		c.p.spliceable = true
-		for _, st := range c.p.statics {
-			c.p.setPaths = append(c.p.setPaths, st.path)
+		// The sets in the order of their slots, which is the order jsonedit creates members in.
+		type set struct {
+			slot int
+			path *fieldpath.Path
+			ref  setRef
 		}
-		for _, f := range c.p.facts {
-			c.p.setPaths = append(c.p.setPaths, f.path)
+		var sets []set
+		for i, st := range c.p.statics {
+			sets = append(sets, set{st.slot, st.path, setRef{refStatic, i}})
+		}
+		for i, m := range c.p.moves {
+			sets = append(sets, set{m.set, m.to, setRef{refMove, i}})
+		}
+		for i, f := range c.p.facts {
+			sets = append(sets, set{f.slot, f.path, setRef{refFact, i}})
+		}
+		slices.SortFunc(sets, func(a, b set) int { return a.slot - b.slot })
+		for _, st := range sets {
+			c.p.setPaths = append(c.p.setPaths, st.path)
+			c.p.setRefs = append(c.p.setRefs, st.ref)
 		}
 	}
 	if len(c.reads) > 0 {
@@ -249,7 +265,7 @@ func (c *compiler) move(key string, r processor.Pair, del bool) {
 	if !c.claim(key, to) {
 		return
 	}
-	m := move{set: c.b.Set(to), src: c.read(from), del: -1}
+	m := move{set: c.b.Set(to), src: c.read(from), del: -1, from: from, to: to}
 	// Setting an ancestor of from replaces from with the rest of it: no delete is needed,
 	// and jsonedit would refuse one inside a set.
 	if del && !inside(from, to) {
@@ -257,6 +273,7 @@ func (c *compiler) move(key string, r processor.Pair, del bool) {
 			return
 		}
 		m.del = c.b.Delete(from)
+		c.p.removes = append(c.p.removes, from)
 	}
 	c.p.moves = append(c.p.moves, m)
 }
@@ -327,34 +344,58 @@ type program struct {
 	facts   []factSet
 	table   *table // nil without lookup
 	removes []*fieldpath.Path
-	// spliceable: the step only sets (set, facts) and removes, so that the pipeline may make
-	// those edits itself as it copies the event (see package pipeline), rather than running
-	// Process. setPaths then lists the paths of statics, then facts.
+	// spliceable: the step only sets (set, facts, the targets of rename and copy) and removes
+	// (remove, the sources of rename), so that the pipeline may make those edits itself as it
+	// copies the event (see package pipeline), rather than running Process. setPaths and
+	// setRefs then list the sets in slot order.
 	spliceable bool
 	setPaths   []*fieldpath.Path
+	setRefs    []setRef
 }
 
-// Spliceable reports whether the step only sets and removes fields (set, facts, remove; no
-// rename, copy, keep or lookup), which SetPaths, SetValue and RemovePaths then describe.
+// setRef names the static, move or fact behind one set.
+type setRef struct {
+	kind uint8
+	i    int
+}
+
+const (
+	refStatic uint8 = iota
+	refMove
+	refFact
+)
+
+// Spliceable reports whether the step only sets and removes fields (set, facts, rename, copy,
+// remove; no keep or lookup), which SetPaths, SetValue, SetSource and RemovePaths then
+// describe.
 func (p *program) Spliceable() bool { return p.spliceable }
 
 // SetPaths returns the paths a spliceable step sets, in the order it sets them.
 func (p *program) SetPaths() []*fieldpath.Path { return p.setPaths }
 
-// RemovePaths returns the paths a spliceable step removes.
+// SetSource returns, for SetPaths()[i] set by a rename or copy, the field whose value it takes
+// (nothing is set when the event lacks it); nil for other sets.
+func (p *program) SetSource(i int) *fieldpath.Path {
+	if r := p.setRefs[i]; r.kind == refMove {
+		return p.moves[r.i].from
+	}
+	return nil
+}
+
+// RemovePaths returns the paths a spliceable step removes: its removes and the sources of its
+// renames.
 func (p *program) RemovePaths() []*fieldpath.Path { return p.removes }
 
 // SetValue returns the JSON value the step sets at SetPaths()[i] for an event with the given
 // facts, or nil when it sets nothing there (a fact the engine does not know).
 func (p *program) SetValue(i int, facts *processor.Facts) []byte {
-	if i < len(p.statics) {
-		return p.statics[i].raw
-	}
-	if facts == nil {
-		return nil
-	}
-	if raw := p.facts[i-len(p.statics)].fact.of(facts); len(raw) > 0 {
-		return raw
+	switch r := p.setRefs[i]; {
+	case r.kind == refStatic:
+		return p.statics[r.i].raw
+	case r.kind == refFact && facts != nil:
+		if raw := p.facts[r.i].fact.of(facts); len(raw) > 0 {
+			return raw
+		}
 	}
 	return nil
 }
@@ -369,6 +410,7 @@ type static struct {
 // slot, if not -1, removes the source.
 type move struct {
 	set, src, del int
+	from, to      *fieldpath.Path
 }
 
 type factSet struct {
