@@ -26,7 +26,7 @@ type shard struct {
 	facts   processor.Facts
 	scratch []byte          // one stored line, when it is processed or goes to several sinks
 	src     pipeline.Source // the event RunIndexed reads
-	tail    []byte          // src.Tail's buffer
+	tail    []byte          // src.Tail's buffer: the tail that a request's events share, then one event's end
 }
 
 type openBatch struct {
@@ -120,18 +120,20 @@ func (sh *shard) processPipeline(u *unit, w *pipeline.Worker) {
 	counts := sh.counts[st.index]
 	defer counts.flush(st.pipeMet)
 	indexed := u.scan.Fields != nil
-	var tailStart []byte
+	shared := 0
 	if indexed {
 		sh.tail = appendTailStart(sh.tail[:0], st.idJSON, u.receivedJSON, u.idPrefix)
-		tailStart = sh.tail
+		shared = len(sh.tail)
 	}
 	for i := range events {
 		ev := &events[i]
 		var r *pipeline.Result
 		ok := false
 		if indexed {
-			// Each event's tail overwrites the previous one's end, after the shared start.
-			sh.src.Tail = appendTailEnd(tailStart, ev, u.receivedJSON, i)
+			// Each event's tail overwrites the previous one's end, after the shared start;
+			// sh.tail keeps what the buffer grew to.
+			sh.tail = appendTailEnd(sh.tail[:shared], ev, u.receivedJSON, i)
+			sh.src.Tail = sh.tail
 			sh.src.Body, sh.src.Event, sh.src.Found = u.body, ev, u.scan.Found(i)
 			r, ok = w.RunIndexed(&sh.src, &sh.facts, u.received)
 		}

@@ -17,17 +17,18 @@ import (
 // every byte of an event three times. RunIndexed instead starts from the spans of the fields
 // the pipeline names, which the request decoder found while it validated the body
 // (decode.Fields); the steps turn their edits into splices (replace this value, insert this
-// member before that brace), and the event is copied once, splices applied, when it reaches a
-// sink.
+// member before that brace, cut that member out), and the event is copied once, splices
+// applied, when it reaches a sink.
 //
-// It serves the pipelines whose steps say what they touch: enrich steps that only set, mask
-// steps on named fields, and filters. Their written paths must not overlap each other, nor the
-// paths a later step or route reads, so that every read sees the event as the client sent it;
-// and no path may name the members the engine adds (stream_id, received_at, event_id,
-// timestamp) or write sample_rate. Per event, it gives up (and the caller runs Run) on what the
-// splices cannot express the way Run's edits would write it: whitespace in the event, a
-// duplicate key on a field's way, a set below a missing or non-object parent, a mask on an
-// object or array. It produces the same bytes as Run (a fuzz test holds it to that).
+// It serves the pipelines whose steps say what they touch: enrich steps without keep or
+// lookup, mask steps on named fields, and filters. Their written paths must not overlap each
+// other, nor the paths a later step or route reads, so that every read sees the event as the
+// client sent it; no path may name the members the engine adds (stream_id, received_at,
+// event_id, timestamp) or write sample_rate, and removals stay below the event object. Per
+// event, it gives up (and the caller runs Run) on what the splices cannot express the way
+// Run's edits would write it: whitespace in the event, a duplicate key on a field's way, a set
+// below a missing or non-object parent, a mask on an object or array, a removed key written
+// with escapes. It produces the same bytes as Run (a fuzz test holds it to that).
 
 // Source is an event as the request decoder found its fields, for RunIndexed.
 type Source struct {
@@ -90,8 +91,8 @@ type indexedFilter struct{ step, drop int }
 
 // check is one test of fits, on the field at slot:
 //   - a set below a field that is not top-level (parent >= 0): object tells that the parent,
-//     when there, is known to be an object; a rename or copy (source >= 0) sets nothing
-//     when its source is missing;
+//     when there, is known to be an object; a rename or copy (source >= 0, read for sets
+//     only) sets nothing when its source is missing;
 //   - a removed field (remove holds its key as written, `"name":`): it must be written so;
 //   - otherwise a masked field.
 type check struct {
@@ -149,10 +150,10 @@ func planIndexed(p *Pipeline) *indexedPlan {
 				if !readable(f) || len(segs) < 2 {
 					return nil
 				}
-				key := append(jsonedit.AppendString(nil, []byte(segs[len(segs)-1])), ':')
+				key := memberKey(segs[len(segs)-1])
 				st.removes = append(st.removes, pl.slot(f))
 				st.removeKeys = append(st.removeKeys, key)
-				pl.checks = append(pl.checks, check{slot: pl.slot(f), parent: -1, remove: key, source: -1})
+				pl.checks = append(pl.checks, check{slot: pl.slot(f), parent: -1, remove: key})
 			}
 			removed = proc.RemovePaths()
 		case fieldMapper:
@@ -192,7 +193,7 @@ func planIndexed(p *Pipeline) *indexedPlan {
 				segs := f.Segments()
 				parent := -1
 				if len(segs) > 1 {
-					parent = pl.slot(fieldpath.MustParse(f.String()[:len(f.String())-len(segs[len(segs)-1])-1]))
+					parent = pl.scan.Add(segs[:len(segs)-1]...)
 				}
 				st.parents = append(st.parents, parent)
 				src := -1
@@ -209,8 +210,7 @@ func planIndexed(p *Pipeline) *indexedPlan {
 					pl.checks = append(pl.checks, check{slot: st.slots[len(st.slots)-1], parent: parent, object: known, source: src})
 				}
 				st.values = append(st.values, st.set.SetValue(len(st.values), nil))
-				st.keys = append(st.keys, jsonedit.AppendString(nil, []byte(segs[len(segs)-1])))
-				st.keys[len(st.keys)-1] = append(st.keys[len(st.keys)-1], ':')
+				st.keys = append(st.keys, memberKey(segs[len(segs)-1]))
 			}
 		}
 		written = append(append(written, paths...), removed...)
@@ -247,6 +247,9 @@ func nested(a, b *fieldpath.Path) bool {
 	return true
 }
 
+// memberKey returns the key of a member named seg as compact JSON writes it: `"seg":`.
+func memberKey(seg string) []byte { return append(jsonedit.AppendString(nil, []byte(seg)), ':') }
+
 // slot returns the decoder's slot of f.
 func (pl *indexedPlan) slot(f *fieldpath.Path) int { return pl.scan.Add(f.Segments()...) }
 
@@ -282,10 +285,10 @@ func (p *Pipeline) ScanFields() *decode.Fields {
 	return p.indexed.scan
 }
 
-// RunIndexed is Run for an event the decoder indexed, with the same result and the same bytes
-// in Line, but without copying the event before it reaches a sink; Result.Event is set only
-// when the event reaches one. It reports false, having done nothing the caller can see, when it
-// cannot process this event that way; the caller then runs Run.
+// RunIndexed is Run for an event whose fields the decoder found, with the same result and the
+// same bytes in Line, but without copying the event: Result.Event stays nil, and Line or
+// AppendLine build the line when it is wanted. It reports false, having done nothing the
+// caller can see, when it cannot process this event that way; the caller then runs Run.
 func (w *Worker) RunIndexed(src *Source, facts *processor.Facts, now int64) (*Result, bool) {
 	pl, ix := w.p.indexed, &w.ix
 	if pl == nil || src.Event.Spaces || src.Event.Dup {

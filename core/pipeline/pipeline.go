@@ -386,10 +386,7 @@ func (w *Worker) Line(s int) []byte {
 		ev := w.event()
 		if w.vals[w.p.rateIdx].Kind == 0 && hasMembers(ev) {
 			// The common case: no sample_rate yet, so it goes before the closing brace.
-			w.variant = append(w.variant[:0], ev[:len(ev)-1]...)
-			w.variant = append(w.variant, `,"sample_rate":`...)
-			w.variant = strconv.AppendInt(w.variant, int64(rate), 10)
-			w.variant = append(w.variant, '}')
+			w.variant = appendRate(append(w.variant[:0], ev...), rate)
 		} else {
 			w.numBuf = strconv.AppendInt(w.numBuf[:0], int64(rate), 10)
 			w.edits.SetRaw(0, w.numBuf)
@@ -408,11 +405,17 @@ func (w *Worker) AppendLine(dst []byte, s int) []byte {
 	}
 	dst = w.materialize(dst, w.src)
 	if rate != 0 {
-		dst = append(dst[:len(dst)-1], `,"sample_rate":`...)
-		dst = strconv.AppendInt(dst, int64(rate), 10)
-		dst = append(dst, '}')
+		dst = appendRate(dst, rate)
 	}
 	return dst
+}
+
+// appendRate adds "sample_rate" as the last member of the object that dst ends with, which
+// has members and no sample_rate yet.
+func appendRate(dst []byte, rate int) []byte {
+	dst = append(dst[:len(dst)-1], `,"sample_rate":`...)
+	dst = strconv.AppendInt(dst, int64(rate), 10)
+	return append(dst, '}')
 }
 
 // hasMembers reports whether obj, a JSON object, holds a member, so that one more can be

@@ -28,6 +28,7 @@ import (
 	"github.com/ingestd/ingestd/sinks"
 	"github.com/ingestd/ingestd/sinks/internal/httpanswer"
 	"github.com/ingestd/ingestd/sinks/internal/reqbody"
+	"github.com/ingestd/ingestd/sinks/internal/tlsfiles"
 )
 
 // Concurrency is how many batches one sink sends at once.
@@ -80,7 +81,7 @@ type Sink struct {
 	tlsOpts *TLS
 	secrets []string
 	pause   time.Duration // firstPause; tests shorten it
-	tr      *http.Transport
+	tr      tlsfiles.Pool
 	bodies  *reqbody.Pool
 	scratch sync.Pool // *work
 }
@@ -167,22 +168,15 @@ func (s *Sink) setAuth(v string) {
 
 // Connect builds the transport, reading the TLS files; it does not contact the cluster.
 func (s *Sink) Connect(context.Context) error {
-	tr, err := s.tlsOpts.Transport(s.timeout, len(s.urls), Concurrency)
-	if err != nil {
+	if err := s.tr.Open(s.tlsOpts, s.timeout, len(s.urls), Concurrency); err != nil {
 		return fmt.Errorf("elasticsearch sink %q: %w", s.name, err)
 	}
-	if s.tr != nil {
-		s.tr.CloseIdleConnections()
-	}
-	s.tr = tr
 	return nil
 }
 
 // Close drops idle connections; a later batch dials again.
 func (s *Sink) Close(context.Context) error {
-	if s.tr != nil {
-		s.tr.CloseIdleConnections()
-	}
+	s.tr.Close()
 	return nil
 }
 
@@ -192,7 +186,7 @@ func (s *Sink) WriteBatch(ctx context.Context, b *sinks.Batch) error {
 	if len(b.Data) == 0 {
 		return nil
 	}
-	if s.tr == nil {
+	if s.tr.Transport == nil {
 		return fmt.Errorf("elasticsearch sink %q: WriteBatch before Connect", s.name)
 	}
 	w := s.scratch.Get().(*work)

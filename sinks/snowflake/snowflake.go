@@ -35,6 +35,7 @@ import (
 	"github.com/ingestd/ingestd/sinks"
 	"github.com/ingestd/ingestd/sinks/internal/httpanswer"
 	"github.com/ingestd/ingestd/sinks/internal/reqbody"
+	"github.com/ingestd/ingestd/sinks/internal/tlsfiles"
 )
 
 // Type is the sink's config `type:`.
@@ -104,7 +105,7 @@ type Sink struct {
 	maxBody  int              // MaxRequestBytes; tests lower it
 	now      func() time.Time // time.Now; tests move it
 
-	tr *http.Transport
+	tr tlsfiles.Pool
 
 	mu       sync.Mutex // everything below
 	ingest   *url.URL   // scheme and ingest host, once discovered
@@ -163,22 +164,16 @@ func New(name string, opts *Options) (*Sink, error) {
 // Connect builds the transport, reading the TLS files; it does not contact Snowflake, so an
 // unreachable account does not stop ingestd from starting.
 func (s *Sink) Connect(context.Context) error {
-	tr, err := s.tlsOpts.Transport(s.timeout, 2, 4) // the account host and the ingest host
-	if err != nil {
+	// Two hosts: the account's and the ingest host.
+	if err := s.tr.Open(s.tlsOpts, s.timeout, 2, 4); err != nil {
 		return fmt.Errorf("%s sink %q: %w", Type, s.name, err)
 	}
-	if s.tr != nil {
-		s.tr.CloseIdleConnections()
-	}
-	s.tr = tr
 	return nil
 }
 
 // Close drops idle connections. Channels stay open at Snowflake; a restart reopens them.
 func (s *Sink) Close(context.Context) error {
-	if s.tr != nil {
-		s.tr.CloseIdleConnections()
-	}
+	s.tr.Close()
 	return nil
 }
 
@@ -188,7 +183,7 @@ func (s *Sink) WriteBatch(ctx context.Context, b *sinks.Batch) error {
 	if len(b.Data) == 0 {
 		return nil
 	}
-	if s.tr == nil {
+	if s.tr.Transport == nil {
 		return fmt.Errorf("%s sink %q: WriteBatch before Connect", Type, s.name)
 	}
 	s.mu.Lock()
@@ -297,7 +292,7 @@ func (s *Sink) channel(ctx context.Context, shard int) (*channel, error) {
 // replays more but loses nothing. Tokens that are not checkpoints (32 lowercase hex digits) were
 // not written by ingestd and are skipped.
 func (s *Sink) Resume(ctx context.Context) (string, error) {
-	if s.tr == nil {
+	if s.tr.Transport == nil {
 		return "", fmt.Errorf("%s sink %q: Resume before Connect", Type, s.name)
 	}
 	s.mu.Lock()

@@ -26,6 +26,7 @@ import (
 	"github.com/ingestd/ingestd/core/fieldpath"
 	"github.com/ingestd/ingestd/sinks"
 	"github.com/ingestd/ingestd/sinks/internal/reqbody"
+	"github.com/ingestd/ingestd/sinks/internal/tlsfiles"
 )
 
 // Concurrency is how many batches one sink sends (and waits acks for) at once.
@@ -70,7 +71,7 @@ type Sink struct {
 	timeout  time.Duration
 	tlsOpts  *TLS
 	secrets  []string
-	tr       *http.Transport
+	tr       tlsfiles.Pool
 	bodies   *reqbody.Pool
 	scratch  sync.Pool // *work
 }
@@ -148,22 +149,15 @@ func randomUUID() string {
 
 // Connect builds the transport, reading the TLS files; it does not contact Splunk.
 func (s *Sink) Connect(context.Context) error {
-	tr, err := s.tlsOpts.Transport(s.timeout, 1, Concurrency)
-	if err != nil {
+	if err := s.tr.Open(s.tlsOpts, s.timeout, 1, Concurrency); err != nil {
 		return fmt.Errorf("splunk_hec sink %q: %w", s.name, err)
 	}
-	if s.tr != nil {
-		s.tr.CloseIdleConnections()
-	}
-	s.tr = tr
 	return nil
 }
 
 // Close drops idle connections; a later batch dials again.
 func (s *Sink) Close(context.Context) error {
-	if s.tr != nil {
-		s.tr.CloseIdleConnections()
-	}
+	s.tr.Close()
 	return nil
 }
 
@@ -173,7 +167,7 @@ func (s *Sink) WriteBatch(ctx context.Context, b *sinks.Batch) error {
 	if len(b.Data) == 0 {
 		return nil
 	}
-	if s.tr == nil {
+	if s.tr.Transport == nil {
 		return fmt.Errorf("splunk_hec sink %q: WriteBatch before Connect", s.name)
 	}
 	w := s.scratch.Get().(*work)

@@ -71,3 +71,26 @@ func (c *Client) Transport(timeout time.Duration, hosts, perHost int) (*http.Tra
 		IdleConnTimeout:     90 * time.Second,
 	}, nil
 }
+
+// Pool is a sink's HTTP transport: Open builds it from the sink's TLS block at Connect,
+// dropping the idle connections of any earlier one, and Close drops its idle connections so
+// that a later request dials again. The zero Pool has no transport yet (Transport is nil).
+type Pool struct{ *http.Transport }
+
+// Open builds the transport as Client.Transport does and puts it in place of the old one.
+func (p *Pool) Open(c *Client, timeout time.Duration, hosts, perHost int) error {
+	tr, err := c.Transport(timeout, hosts, perHost)
+	if err != nil {
+		return err
+	}
+	p.Close()
+	p.Transport = tr
+	return nil
+}
+
+// Close drops the idle connections; it is safe without Open and safe twice.
+func (p *Pool) Close() {
+	if p.Transport != nil {
+		p.Transport.CloseIdleConnections()
+	}
+}
