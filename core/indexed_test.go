@@ -208,6 +208,8 @@ func TestIndexedPlans(t *testing.T) {
     routes: [{name: r, when: 'exists(event.b)', to: [a]}]`,
 		`processors: [{type: enrich, rename: {debug: event.debug}}]
     sinks: [a]`,
+		`processors: [{type: enrich, set: {event.a: 1}}, {type: enrich, copy: {event.a: event.b}}]
+    sinks: [a]`,
 		`processors: [{type: enrich, keep: [event]}]
     sinks: [a]`,
 		`processors: [{type: mask, fields: [event.a], mode: remove}]

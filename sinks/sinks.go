@@ -75,6 +75,29 @@ type Registration struct {
 	New         func(name string, opts Options) (Sink, error)
 }
 
+// Typed is the Registration of a sink type whose options are O (a pointer type) and whose
+// constructor returns S: New checks the options' type, and returns a nil Sink, not one holding
+// a nil S, when the constructor fails.
+func Typed[O Options, S Sink](typ string, concurrency int, newOptions func() O, newSink func(name string, opts O) (S, error)) Registration {
+	return Registration{
+		Type:        typ,
+		Concurrency: concurrency,
+		NewOptions:  func() Options { return newOptions() },
+		New: func(name string, o Options) (Sink, error) {
+			opts, ok := o.(O)
+			if !ok {
+				var want O
+				return nil, fmt.Errorf("%s sink %q: options are %T, not %T", typ, name, o, want)
+			}
+			s, err := newSink(name, opts)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		},
+	}
+}
+
 var (
 	mu       sync.RWMutex
 	registry = map[string]Registration{}

@@ -48,22 +48,7 @@ const (
 )
 
 func init() {
-	sinks.MustRegister(sinks.Registration{
-		Type:        "elasticsearch",
-		Concurrency: Concurrency,
-		NewOptions:  func() sinks.Options { return NewOptions() },
-		New: func(name string, o sinks.Options) (sinks.Sink, error) {
-			opts, ok := o.(*Options)
-			if !ok {
-				return nil, fmt.Errorf("elasticsearch sink %q: options are %T, not *elasticsearch.Options", name, o)
-			}
-			s, err := New(name, opts)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		},
-	})
+	sinks.MustRegister(sinks.Typed("elasticsearch", Concurrency, NewOptions, New))
 }
 
 // Sink writes batches with the bulk API. WriteBatch may run on up to Concurrency goroutines.

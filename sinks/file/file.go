@@ -23,21 +23,7 @@ import (
 )
 
 func init() {
-	sinks.MustRegister(sinks.Registration{
-		Type:       "file",
-		NewOptions: func() sinks.Options { return NewOptions() },
-		New: func(name string, o sinks.Options) (sinks.Sink, error) {
-			opts, ok := o.(*Options)
-			if !ok {
-				return nil, fmt.Errorf("file sink %q: options are %T, not *file.Options", name, o)
-			}
-			s, err := New(name, opts)
-			if err != nil {
-				return nil, err // not s: a nil *Sink would make a non-nil sinks.Sink
-			}
-			return s, nil
-		},
-	})
+	sinks.MustRegister(sinks.Typed("file", 1, NewOptions, New))
 }
 
 // syncFile is (*os.File).Sync; tests replace it to count and to fail fsyncs.

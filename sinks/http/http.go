@@ -34,22 +34,7 @@ import (
 const Concurrency = 4
 
 func init() {
-	sinks.MustRegister(sinks.Registration{
-		Type:        "http",
-		Concurrency: Concurrency,
-		NewOptions:  func() sinks.Options { return NewOptions() },
-		New: func(name string, o sinks.Options) (sinks.Sink, error) {
-			opts, ok := o.(*Options)
-			if !ok {
-				return nil, fmt.Errorf("http sink %q: options are %T, not *http.Options", name, o)
-			}
-			s, err := New(name, opts)
-			if err != nil {
-				return nil, err // not s: a nil *Sink would make a non-nil sinks.Sink
-			}
-			return s, nil
-		},
-	})
+	sinks.MustRegister(sinks.Typed("http", Concurrency, NewOptions, New))
 }
 
 // minSecret is the shortest secret masked in response excerpts; masking shorter ones would

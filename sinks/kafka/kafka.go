@@ -37,22 +37,7 @@ import (
 const Concurrency = 1
 
 func init() {
-	sinks.MustRegister(sinks.Registration{
-		Type:        "kafka",
-		Concurrency: Concurrency,
-		NewOptions:  func() sinks.Options { return NewOptions() },
-		New: func(name string, o sinks.Options) (sinks.Sink, error) {
-			opts, ok := o.(*Options)
-			if !ok {
-				return nil, fmt.Errorf("kafka sink %q: options are %T, not *kafka.Options", name, o)
-			}
-			s, err := New(name, opts)
-			if err != nil {
-				return nil, err // not s: a nil *Sink would make a non-nil sinks.Sink
-			}
-			return s, nil
-		},
-	})
+	sinks.MustRegister(sinks.Typed("kafka", Concurrency, NewOptions, New))
 }
 
 // Sink produces batches to Kafka. Its methods are not safe for concurrent use, as Concurrency

@@ -31,22 +31,8 @@ import (
 )
 
 func init() {
-	sinks.MustRegister(sinks.Registration{
-		Type:        "nats",
-		Concurrency: 1, // one JetStream publisher; max_pending gives the parallelism
-		NewOptions:  func() sinks.Options { return NewOptions() },
-		New: func(name string, o sinks.Options) (sinks.Sink, error) {
-			opts, ok := o.(*Options)
-			if !ok {
-				return nil, fmt.Errorf("nats sink %q: options are %T, not *nats.Options", name, o)
-			}
-			s, err := New(name, opts)
-			if err != nil {
-				return nil, err // not s: a nil *Sink would make a non-nil sinks.Sink
-			}
-			return s, nil
-		},
-	})
+	// One batch at a time: one JetStream publisher, whose max_pending gives the parallelism.
+	sinks.MustRegister(sinks.Typed("nats", 1, NewOptions, New))
 }
 
 // Sink publishes batches to JetStream. WriteBatch is never called concurrently (Concurrency 1),

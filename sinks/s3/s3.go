@@ -44,22 +44,7 @@ const (
 )
 
 func init() {
-	sinks.MustRegister(sinks.Registration{
-		Type:        "s3",
-		Concurrency: Concurrency,
-		NewOptions:  func() sinks.Options { return NewOptions() },
-		New: func(name string, o sinks.Options) (sinks.Sink, error) {
-			opts, ok := o.(*Options)
-			if !ok {
-				return nil, fmt.Errorf("s3 sink %q: options are %T, not *s3.Options", name, o)
-			}
-			s, err := New(name, opts)
-			if err != nil {
-				return nil, err // not s: a nil *Sink would make a non-nil sinks.Sink
-			}
-			return s, nil
-		},
-	})
+	sinks.MustRegister(sinks.Typed("s3", Concurrency, NewOptions, New))
 }
 
 // Sink writes batches to one bucket. WriteBatch may run on up to Concurrency goroutines at

@@ -72,22 +72,7 @@ var reopenCodes = map[string]bool{
 }
 
 func init() {
-	sinks.MustRegister(sinks.Registration{
-		Type:        Type,
-		Concurrency: Concurrency,
-		NewOptions:  func() sinks.Options { return NewOptions() },
-		New: func(name string, o sinks.Options) (sinks.Sink, error) {
-			opts, ok := o.(*Options)
-			if !ok {
-				return nil, fmt.Errorf("%s sink %q: options are %T, not *snowflake.Options", Type, name, o)
-			}
-			s, err := New(name, opts)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		},
-	})
+	sinks.MustRegister(sinks.Typed(Type, Concurrency, NewOptions, New))
 }
 
 // Sink writes batches through Snowpipe Streaming channels. WriteBatch and Resume take turns.

@@ -40,22 +40,7 @@ const (
 )
 
 func init() {
-	sinks.MustRegister(sinks.Registration{
-		Type:        "splunk_hec",
-		Concurrency: Concurrency,
-		NewOptions:  func() sinks.Options { return NewOptions() },
-		New: func(name string, o sinks.Options) (sinks.Sink, error) {
-			opts, ok := o.(*Options)
-			if !ok {
-				return nil, fmt.Errorf("splunk_hec sink %q: options are %T, not *splunkhec.Options", name, o)
-			}
-			s, err := New(name, opts)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		},
-	})
+	sinks.MustRegister(sinks.Typed("splunk_hec", Concurrency, NewOptions, New))
 }
 
 // Sink writes batches to HEC. WriteBatch may run on up to Concurrency goroutines.

@@ -31,21 +31,7 @@ import (
 const MaxDatagram = 65000
 
 func init() {
-	sinks.MustRegister(sinks.Registration{
-		Type:       "syslog",
-		NewOptions: func() sinks.Options { return NewOptions() },
-		New: func(name string, o sinks.Options) (sinks.Sink, error) {
-			opts, ok := o.(*Options)
-			if !ok {
-				return nil, fmt.Errorf("syslog sink %q: options are %T, not *syslog.Options", name, o)
-			}
-			s, err := New(name, opts)
-			if err != nil {
-				return nil, err // not s: a nil *Sink would make a non-nil sinks.Sink
-			}
-			return s, nil
-		},
-	})
+	sinks.MustRegister(sinks.Typed("syslog", 1, NewOptions, New))
 }
 
 // Sink sends batches to one syslog server. WriteBatch calls are not concurrent: messages keep
