@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/ingestd/ingestd/core"
@@ -157,7 +158,7 @@ func benchWorkerIndexed(b *testing.B) {
 		k := i % len(sc.Events)
 		src.Body, src.Event, src.Found = body, &sc.Events[k], sc.Found(k)
 		src.Tail = append(src.Tail[:0], tail...)
-		src.Tail = append(src.Tail, byte('0'+k%10), '"')
+		src.Tail = append(strconv.AppendInt(src.Tail, int64(k), 10), '"')
 		r, ok := w.RunIndexed(&src, facts, 0)
 		if !ok {
 			b.Fatalf("RunIndexed declined event %d", k)
