@@ -16,8 +16,9 @@
 // flushed, then to the sink's delivery pool, which puts it back in the batch pool.
 //
 // Everything built from tokens, streams and sinks lives in a generation. A reload builds a new
-// generation, makes it current, waits for the requests still using the old one, then drains the
-// old one exactly as Shutdown drains the last.
+// generation, makes it current, waits for the requests still using the old one and stops its
+// shards; the old sinks then deliver what they hold in the background, for as long as their
+// destinations need (a reload during an outage loses nothing), until Shutdown ends them too.
 package core
 
 import (
@@ -77,6 +78,12 @@ type Engine struct {
 
 	metricsOnce  sync.Once
 	metricsServe fasthttp.RequestHandler
+
+	// retiring counts the sinks of replaced generations still delivering what they were handed;
+	// retire ends when Shutdown gives up waiting for them.
+	retiring     sync.WaitGroup
+	retire       context.Context
+	stopRetiring context.CancelFunc
 }
 
 // generation is what one config's tokens, streams and sinks turn into.
@@ -159,6 +166,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Engine, erro
 	}
 	e.hostJSON = strconv.AppendQuote(nil, host)
 	e.units.New = func() any { return new(unit) }
+	e.retire, e.stopRetiring = context.WithCancel(context.Background())
 	var id [8]byte
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, err
@@ -329,10 +337,20 @@ func (e *Engine) acquire() *generation {
 	}
 }
 
-// drain stops g: waits for its requests, closes its rings, lets workers flush every open batch,
-// waits for the sinks to deliver and closes them. Undelivered events at ctx's end are counted
-// as dropped (reason "shutdown").
+// drain stops g's shards, waits for its sinks to deliver and closes them. Undelivered events at
+// ctx's end are counted as dropped (reason "shutdown"); under ack: disk they stay in the log.
 func (e *Engine) drain(ctx context.Context, g *generation) error {
+	err := e.stopShards(ctx, g)
+	for _, sr := range g.sinks {
+		err = errors.Join(err, sr.drain(ctx))
+	}
+	g.closeSinks(ctx, e.log)
+	return err
+}
+
+// stopShards waits for g's requests, closes its rings and lets the workers flush every open
+// batch into the sinks' queues.
+func (e *Engine) stopShards(ctx context.Context, g *generation) error {
 	for g.inflight.Load() > 0 && ctx.Err() == nil {
 		time.Sleep(time.Millisecond)
 	}
@@ -348,13 +366,45 @@ func (e *Engine) drain(ctx context.Context, g *generation) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("shards did not drain in time: %w", ctx.Err())
 	}
-	for _, sr := range g.sinks {
-		if derr := sr.drain(ctx); derr != nil && err == nil {
-			err = derr
-		}
-	}
-	g.closeSinks(ctx, e.log)
 	return err
+}
+
+// retireSinks lets the sinks of a replaced generation deliver what they hold, in the
+// background and without a deadline: a destination that is down when the config changes gets
+// its events when it comes back, not never. Shutdown bounds the wait by its grace period.
+func (e *Engine) retireSinks(g *generation) {
+	for _, sr := range g.sinks {
+		e.retiring.Add(1)
+		go func() {
+			defer e.retiring.Done()
+			if err := sr.drain(e.retire); err != nil {
+				e.log.Error("replaced sink stopped before delivering everything", "sink", sr.name, "err", err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), sinkCloseTimeout)
+			defer cancel()
+			if err := sr.sink.Close(ctx); err != nil {
+				e.log.Error("closing replaced sink", "sink", sr.name, "err", err)
+			}
+		}()
+	}
+}
+
+// sinkCloseTimeout bounds a replaced sink's Close (its final flush) once it has delivered.
+const sinkCloseTimeout = 30 * time.Second
+
+// awaitRetired waits for the replaced generations' sinks until ctx ends, then tells them to
+// give up.
+func (e *Engine) awaitRetired(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { e.retiring.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		e.stopRetiring()
+		<-done
+		return fmt.Errorf("sinks replaced by a reload did not deliver everything before the grace period ended: %w", ctx.Err())
+	}
 }
 
 func (g *generation) closeSinks(ctx context.Context, log *slog.Logger) {
@@ -381,8 +431,11 @@ func (e *Engine) Ready() bool { return !e.draining.Load() }
 var ErrServerChanged = errors.New("the server section (listen address, limits, timeouts) changes only with a restart")
 
 // Reload makes cfg current: tokens, streams, routes and sinks. Requests keep being answered
-// throughout; events accepted under the old config are delivered by the old sinks before they
-// close. If the new sinks cannot be built (a sink fails to connect), the old config stays.
+// throughout; events accepted under the old config are delivered by the old sinks, which keep
+// retrying in the background for as long as their destination needs (bounded only by
+// Shutdown), so that a reload during an outage loses nothing. ctx bounds the wait for the old
+// config's requests and shards. If the new sinks cannot be built (a sink fails to connect),
+// the old config stays.
 func (e *Engine) Reload(ctx context.Context, cfg *config.Config) error {
 	e.reloadMu.Lock()
 	defer e.reloadMu.Unlock()
@@ -412,7 +465,8 @@ func (e *Engine) Reload(ctx context.Context, cfg *config.Config) error {
 	}
 	e.met.reloads.WithLabelValues("ok").Inc()
 	old := e.gen.Swap(g)
-	err = e.drain(ctx, old)
+	err = e.stopShards(ctx, old)
+	e.retireSinks(old)
 	if e.wal != nil {
 		for _, sr := range old.sinks {
 			if !slices.ContainsFunc(g.sinks, func(n *sinkRunner) bool { return n.id == sr.id }) {
@@ -441,9 +495,10 @@ func (e *Engine) sinkID(name string) (int, error) {
 func (e *Engine) ReloadInvalid() { e.met.reloads.WithLabelValues("invalid").Inc() }
 
 // Shutdown stops accepting requests (readyz turns 503, ingest answers 503 overloaded), waits
-// for requests in flight, drains every ring, flushes every batch, waits for the sinks to deliver
-// and closes them. If ctx ends first, what is left is counted as dropped and Shutdown returns an
-// error.
+// for requests in flight, drains every ring, flushes every batch, waits for the sinks (and those
+// a reload replaced) to deliver and closes them. If ctx ends first, what is left is counted as
+// dropped — under ack: disk it stays in the write-ahead log for the next start — and Shutdown
+// returns an error.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	var err error
 	e.once.Do(func() {
@@ -454,7 +509,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		if serr := e.http.ShutdownWithContext(ctx); serr != nil && !errors.Is(serr, context.DeadlineExceeded) {
 			e.log.Warn("closing listener", "err", serr)
 		}
-		err = e.drain(ctx, e.gen.Load())
+		err = errors.Join(e.drain(ctx, e.gen.Load()), e.awaitRetired(ctx))
 		if e.wal != nil {
 			// What was not delivered stays in the log, past the checkpoint, for the next start.
 			err = errors.Join(err, e.wal.close())

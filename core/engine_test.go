@@ -595,8 +595,8 @@ sinks:
 	if err := te.Reload(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	// the old sink delivered what the old config accepted before the reload returned
-	if n := len(te.sa.Lines()); n != 10 {
+	// the old sink delivers what the old config accepted, in the background
+	if n := len(te.sa.waitLines(t, 10)); n != 10 {
 		t.Fatalf("old sink holds %d of 10 events after reload", n)
 	}
 	if r := te.post(t, "POST", IngestPath, h, []byte(seedEvent)); r.status != 401 {
