@@ -92,6 +92,7 @@ func (sr *sinkRunner) newBatch(st *stream) *batch {
 	b := sr.free.Get().(*batch)
 	b.sink = sr.id
 	b.Stream, b.StreamID = st.key, st.id
+	b.logged = st.ackDisk
 	return b
 }
 
@@ -146,7 +147,7 @@ func (sr *sinkRunner) drain1(struct{}) {
 		sr.head++
 		sr.full.Store(len(sr.queue)-sr.head >= sr.maxBatches)
 		sr.mu.Unlock()
-		why := sr.write(&b.Batch)
+		why := sr.write(&b.Batch, b.logged)
 		b.finish(why, why != "" && sr.ctx.Err() != nil)
 		sr.recycle(b)
 		sr.pending.Done()
@@ -154,8 +155,9 @@ func (sr *sinkRunner) drain1(struct{}) {
 }
 
 // write delivers b, retrying until it is delivered, dead-lettered, or shutdown gives up. It
-// returns why some events were not delivered, or "" when all were.
-func (sr *sinkRunner) write(b *sinks.Batch) string {
+// returns why some events were not delivered, or "" when all were. logged says b's events are
+// in the write-ahead log (ack: disk), where shutdown leaves them for the next start.
+func (sr *sinkRunner) write(b *sinks.Batch, logged bool) string {
 	wait := sr.retry.InitialBackoff
 	for {
 		if d := sr.e.wal; d != nil {
@@ -169,8 +171,12 @@ func (sr *sinkRunner) write(b *sinks.Batch) string {
 		}
 		sr.met.failed.Inc()
 		if sr.ctx.Err() != nil {
-			sr.e.met.dropped.WithLabelValues(b.Stream, dropShutdown).Add(float64(b.Events))
-			sr.e.log.Error("batch dropped at shutdown", "sink", sr.name, "stream", b.Stream, "events", b.Events, "err", err)
+			if logged {
+				sr.e.log.Warn("batch left in the write-ahead log at shutdown; the next start delivers it", "sink", sr.name, "stream", b.Stream, "events", b.Events, "err", err)
+			} else {
+				sr.e.met.dropped.WithLabelValues(b.Stream, dropShutdown).Add(float64(b.Events))
+				sr.e.log.Error("batch dropped at shutdown", "sink", sr.name, "stream", b.Stream, "events", b.Events, "err", err)
+			}
 			return "sink " + sr.name + " could not deliver them before shutdown"
 		}
 		kind, least := sinks.Classify(err)
@@ -183,7 +189,7 @@ func (sr *sinkRunner) write(b *sinks.Batch) string {
 		case sinks.TooLarge:
 			if b.Events > 1 {
 				sr.e.log.Warn("batch too large for the sink; splitting it", "sink", sr.name, "stream", b.Stream, "events", b.Events)
-				return sr.split(b)
+				return sr.split(b, logged)
 			}
 			return sr.deadLetter(b, fmt.Errorf("one event is too large for the sink: %w", err))
 		}
@@ -203,7 +209,7 @@ func (sr *sinkRunner) write(b *sinks.Batch) string {
 }
 
 // split writes b's lines as two batches of about half the events each.
-func (sr *sinkRunner) split(b *sinks.Batch) string {
+func (sr *sinkRunner) split(b *sinks.Batch, logged bool) string {
 	cut, n, failed := 0, 0, ""
 	for n < b.Events/2 {
 		cut += bytes.IndexByte(b.Data[cut:], '\n') + 1
@@ -216,7 +222,7 @@ func (sr *sinkRunner) split(b *sinks.Batch) string {
 		h := sr.free.Get().(*batch)
 		h.Stream, h.StreamID, h.ReceivedAt = b.Stream, b.StreamID, b.ReceivedAt
 		h.Data, h.Events = append(h.Data[:0], part.data...), part.events
-		if why := sr.write(&h.Batch); why != "" {
+		if why := sr.write(&h.Batch, logged); why != "" {
 			failed = why
 		}
 		sr.recycle(h)

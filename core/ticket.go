@@ -68,6 +68,7 @@ type batch struct {
 	sinks.Batch
 	sink    int // the sinkRunner's id
 	tickets []*ticket
+	logged  bool // its events are in the write-ahead log (ack: disk)
 }
 
 // track records that b holds events of t (a request's events are appended together, so
