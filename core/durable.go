@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -42,18 +43,28 @@ type durable struct {
 	// marks holds each sink's checkpoint as sinks.Batch.Checkpoint spells it.
 	marks [maxSinkIDs]atomic.Pointer[string]
 
+	copies     []*ticket // unresolved copies made by relocate
+	relocateAt int64     // log size past which held-back requests are copied to the head; 0: never
+	relocated  atomic.Uint64
+	relocBytes atomic.Uint64
+	warn       *slog.Logger
+
 	stop chan struct{}
 	done chan struct{}
 }
 
 const (
 	walCheckpoint = 100 * time.Millisecond // how often finished requests are acknowledged
-	walVersion    = 1
+	walVersion    = 1                      // a request record
+	walCopy       = 2                      // a request record copied to the head for some sinks
 )
 
 // openDurable opens the log with the given sinks (id -> name) as its consumers.
 func openDurable(c config.WAL, sinks map[int]string) (*durable, error) {
-	d := &durable{stop: make(chan struct{}), done: make(chan struct{})}
+	// An eighth of the log is kept for the copies relocate makes, so that they can be made when
+	// the log is full for requests; relocating starts when requests have used half of the rest.
+	reserve := c.MaxBytes / 8
+	d := &durable{stop: make(chan struct{}), done: make(chan struct{}), relocateAt: (c.MaxBytes - reserve) / 2, warn: slog.Default()}
 	var names []string
 	for id, name := range sinks {
 		d.consumers[id] = name
@@ -67,6 +78,7 @@ func openDurable(c config.WAL, sinks map[int]string) (*durable, error) {
 	l, err := wal.Open(c.Dir, wal.Options{
 		Consumers:    names,
 		MaxBytes:     c.MaxBytes,
+		Reserve:      reserve,
 		SegmentBytes: c.SegmentBytes,
 		// Under load, fewer and larger fsyncs leave the CPUs and the disk to the requests.
 		CommitDelay:    delay,
@@ -179,11 +191,54 @@ type walRecord struct {
 	stream, token string
 	received      int64
 	body          []byte
+	// A copy (relocate) names the request's own position, which its event ids keep, and the
+	// sinks it is for; origin is 0 and only nil for the request's own record.
+	origin wal.Position
+	only   []string
+	inner  []byte // the request record itself, without the copy's header
+}
+
+// appendCopy appends a copy of the request record inner (itself a copy or not) for the sinks
+// named: walCopy, the request's position, the count of names and each name, then the request
+// record.
+func appendCopy(dst []byte, origin wal.Position, names []string, inner []byte) []byte {
+	dst = append(dst, walCopy)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(origin))
+	dst = append(dst, byte(len(names)))
+	for _, n := range names {
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(n)))
+		dst = append(dst, n...)
+	}
+	return append(dst, inner...)
 }
 
 func parseRecord(p []byte) (walRecord, error) {
 	var r walRecord
 	bad := errors.New("not a request record of this version")
+	if len(p) > 0 && p[0] == walCopy {
+		if len(p) < 10 {
+			return r, bad
+		}
+		origin := wal.Position(binary.LittleEndian.Uint64(p[1:]))
+		n := int(p[9])
+		p = p[10:]
+		var only []string
+		for range n {
+			if len(p) < 2 || len(p) < 2+int(binary.LittleEndian.Uint16(p)) {
+				return r, bad
+			}
+			l := int(binary.LittleEndian.Uint16(p))
+			only = append(only, string(p[2:2+l]))
+			p = p[2+l:]
+		}
+		req, err := parseRecord(p)
+		if err == nil && (origin == 0 || len(only) == 0 || req.origin != 0) {
+			err = bad // a copy names where it comes from and whom it is for, and holds a request
+		}
+		req.origin, req.only, req.inner = origin, only, p
+		return req, err
+	}
+	r.inner = p
 	if len(p) < 2 || p[0] != walVersion || decode.Format(p[1]) != decode.JSON && decode.Format(p[1]) != decode.NDJSON {
 		return r, bad
 	}
@@ -229,6 +284,7 @@ func (d *durable) ticket(pos wal.Position) *ticket {
 
 // recycle returns a finished ticket to the pool, its fields as new.
 func (d *durable) recycle(t *ticket) {
+	t.moved, t.copies, t.of, t.only, t.resolved = 0, 0, nil, 0, false
 	t.processed.Store(false)
 	t.failed.Store(false)
 	t.failure.Store("")
@@ -240,6 +296,11 @@ func (d *durable) recycle(t *ticket) {
 // about that order, so the insertion point is at or near the end.
 func (d *durable) track(t *ticket) {
 	d.mu.Lock()
+	d.trackLocked(t)
+	d.mu.Unlock()
+}
+
+func (d *durable) trackLocked(t *ticket) {
 	i := len(d.inflight)
 	for i > 0 && d.inflight[i-1].pos > t.pos {
 		i--
@@ -247,46 +308,34 @@ func (d *durable) track(t *ticket) {
 	d.inflight = append(d.inflight, nil)
 	copy(d.inflight[i+1:], d.inflight[i:])
 	d.inflight[i] = t
-	d.mu.Unlock()
 }
 
 // advance moves each sink's checkpoint over the requests at the head of the list that the sink
 // has finished, and drops from the list the requests every sink has finished.
 func (d *durable) advance() error {
 	d.mu.Lock()
+	d.resolveCopies()
 	var to [maxSinkIDs]wal.Position
 	var moved uint64
 	open := d.active &^ d.stuck // sinks whose run of finished requests goes on
-	popped, head := 0, true
 	for _, t := range d.inflight {
-		if open == 0 && !head {
+		if open == 0 {
 			break
 		}
-		processed, replay := t.processed.Load(), t.replay.Load()
 		for m := open; m != 0; m &= m - 1 {
 			s := bits.TrailingZeros64(m)
-			switch {
-			case !processed || t.bySink[s].Load() != 0:
+			switch t.stateFor(s) {
+			case holding:
 				open &^= 1 << s
-			case replay&(1<<s) != 0:
+			case dropped:
 				d.stuck |= 1 << s
 				open &^= 1 << s
 			default:
 				to[s], moved = t.pos, moved|1<<s
 			}
 		}
-		if head && t.pending.Load() == 0 {
-			popped++
-		} else {
-			head = false
-		}
 	}
-	for _, t := range d.inflight[:popped] {
-		d.recycle(t)
-	}
-	n := copy(d.inflight, d.inflight[popped:])
-	clear(d.inflight[n:])
-	d.inflight = d.inflight[:n]
+	d.compact()
 	names := d.consumers
 	d.mu.Unlock()
 	var err error
@@ -296,6 +345,137 @@ func (d *durable) advance() error {
 		d.setMark(s, to[s])
 	}
 	return err
+}
+
+// compact drops from the list the requests no sink needs, but for the last of each run of
+// them: a sink's checkpoint moves over a run to its end, so the end must stay for it to move
+// to. Dropping more than the head keeps the list short while one request is held back for
+// long (a sink down), its copy at the log's head standing in for it.
+func (d *durable) compact() {
+	keep := d.inflight[:0]
+	for i, t := range d.inflight {
+		if t.finished(d.stuck) && (len(keep) == 0 || i+1 < len(d.inflight) && d.inflight[i+1].finished(d.stuck)) {
+			if t.of != nil {
+				d.copies = slices.DeleteFunc(d.copies, func(c *ticket) bool { return c == t })
+			}
+			d.recycle(t)
+			continue
+		}
+		keep = append(keep, t)
+	}
+	clear(d.inflight[len(keep):])
+	d.inflight = keep
+}
+
+// resolveCopies marks the copies whose sinks have all finished their request; the request
+// itself can then go.
+func (d *durable) resolveCopies() {
+	for _, c := range d.copies {
+		if c.resolved {
+			continue
+		}
+		done := true
+		for m := c.only & d.active &^ c.moved &^ d.stuck; m != 0; m &= m - 1 {
+			s := bits.TrailingZeros64(m)
+			if c.of.bySink[s].Load() != 0 || c.of.replay.Load()&(1<<s) != 0 {
+				done = false
+				break
+			}
+		}
+		if done {
+			c.resolved = true
+			c.of.copies--
+		}
+	}
+}
+
+// relocate copies the requests that some sinks still hold in the older half of the log to its
+// head, for those sinks alone, once the log is past half its max_bytes. A sink that is down (or
+// slow) then keeps only what it holds, not every segment written since, and the log does not
+// fill up for the streams that do not route to it. A copy is durable before the request's own
+// record is let go; a crash in between delivers those events twice, never not at all.
+func (d *durable) relocate() {
+	d.mu.Lock()
+	if len(d.inflight) == 0 {
+		d.mu.Unlock()
+		return
+	}
+	// The older half of what the sinks' checkpoints keep: the segments a copy would free.
+	low := d.log.Last()
+	for m := d.active &^ d.stuck; m != 0; m &= m - 1 {
+		low = min(low, d.checkpoint(bits.TrailingZeros64(m)))
+	}
+	mid := low + (d.log.Last()-low)/2
+	type job struct {
+		t     *ticket
+		sinks uint64
+	}
+	var jobs []job
+	open := d.active &^ d.stuck
+	for _, t := range d.inflight {
+		if t.pos > mid {
+			break
+		}
+		if t.of == nil && !t.processed.Load() {
+			continue // its shard has not said which sinks it goes to yet
+		}
+		var held uint64
+		for m := open &^ t.moved; m != 0; m &= m - 1 {
+			if s := bits.TrailingZeros64(m); t.stateFor(s) == holding {
+				held |= 1 << s
+			}
+		}
+		if held != 0 {
+			jobs = append(jobs, job{t, held})
+		}
+	}
+	names := d.consumers
+	d.mu.Unlock()
+
+	var buf, rec []byte
+	var to []string
+	for _, j := range jobs {
+		p, err := d.log.Read(j.t.pos, buf)
+		if err == nil {
+			buf = p
+			var r walRecord
+			if r, err = parseRecord(p); err == nil {
+				origin := r.origin
+				if origin == 0 {
+					origin = j.t.pos
+				}
+				to = to[:0]
+				for m := j.sinks; m != 0; m &= m - 1 {
+					to = append(to, names[bits.TrailingZeros64(m)])
+				}
+				rec = appendCopy(rec[:0], origin, to, r.inner)
+			}
+		}
+		var pos wal.Position
+		if err == nil {
+			pos, err = d.log.AppendReserved(context.Background(), rec)
+		}
+		if err != nil {
+			d.warn.Warn("write-ahead log: a request held back by a sink could not be copied to the head; the log keeps it where it is", "position", j.t.pos, "err", err)
+			return
+		}
+		d.relocated.Add(1)
+		d.relocBytes.Add(uint64(len(rec)))
+		d.mu.Lock()
+		req := j.t
+		if req.of != nil {
+			req = req.of
+		}
+		c := d.ticket(pos)
+		c.pending.Store(0)
+		c.processed.Store(true)
+		c.of, c.only = req, j.sinks
+		req.copies++
+		j.t.moved |= j.sinks
+		d.trackLocked(c)
+		d.copies = append(d.copies, c)
+		d.mu.Unlock()
+	}
 }
 
 func (d *durable) loop() {
@@ -308,6 +488,9 @@ func (d *durable) loop() {
 			return
 		case <-t.C:
 			_ = d.advance()
+			if d.relocateAt > 0 && d.log.Stats().UsedBytes > d.relocateAt {
+				d.relocate()
+			}
 		}
 	}
 }
@@ -370,10 +553,14 @@ func (e *Engine) replay(g *generation) (int, error) {
 		u.stream = st
 		u.token = g.tokenNamed(rec.token)
 		u.stamp(time.Unix(0, rec.received))
-		u.setID(d.log.ID(), uint64(pos))
+		id := pos
+		if rec.origin != 0 {
+			id = rec.origin // a copy: its events keep the ids they were first stored with
+		}
+		u.setID(d.log.ID(), uint64(id))
 		for m := d.active; m != 0; m &= m - 1 {
-			if s := bits.TrailingZeros64(m); cps[s] >= pos {
-				u.skip |= 1 << s // that sink has it already
+			if s := bits.TrailingZeros64(m); cps[s] >= pos || rec.only != nil && !slices.Contains(rec.only, d.consumers[s]) {
+				u.skip |= 1 << s // that sink has it already, or a copy is not for it
 			}
 		}
 		t := d.ticket(pos)
@@ -445,35 +632,38 @@ func (g *generation) tokenNamed(name string) *token {
 
 // walCollector exports the log's counters as metrics, read at scrape time.
 type walCollector struct {
-	log                                      *wal.Log
+	d                                        *durable
 	appends, fsyncs, bytes, full, errs, used *prometheus.Desc
 	segments, truncated, skipped             *prometheus.Desc
+	relocated, relocBytes                    *prometheus.Desc
 }
 
-func newWALCollector(l *wal.Log) *walCollector {
+func newWALCollector(dur *durable) *walCollector {
 	d := func(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, nil, nil) }
 	return &walCollector{
-		log:       l,
-		appends:   d("ingestd_wal_appends_total", "Requests made durable in the write-ahead log."),
-		fsyncs:    d("ingestd_wal_fsyncs_total", "fsyncs of the write-ahead log: one per group commit."),
-		bytes:     d("ingestd_wal_bytes_total", "Bytes made durable in the write-ahead log."),
-		full:      d("ingestd_wal_full_total", "Requests refused because the write-ahead log reached max_bytes."),
-		errs:      d("ingestd_wal_errors_total", "Appends failed by a write or fsync error."),
-		used:      d("ingestd_wal_bytes", "Size of the write-ahead log's segment files."),
-		segments:  d("ingestd_wal_segments", "Segment files of the write-ahead log."),
-		truncated: d("ingestd_wal_truncated_bytes", "Bytes of a torn tail cut off at start."),
-		skipped:   d("ingestd_wal_skipped_bytes", "Bytes of corrupt data skipped at start."),
+		d:          dur,
+		relocated:  d("ingestd_wal_relocated_total", "Requests some sinks held back, copied to the head of the write-ahead log so that older segments could go."),
+		relocBytes: d("ingestd_wal_relocated_bytes_total", "Bytes of those copies."),
+		appends:    d("ingestd_wal_appends_total", "Requests made durable in the write-ahead log."),
+		fsyncs:     d("ingestd_wal_fsyncs_total", "fsyncs of the write-ahead log: one per group commit."),
+		bytes:      d("ingestd_wal_bytes_total", "Bytes made durable in the write-ahead log."),
+		full:       d("ingestd_wal_full_total", "Requests refused because the write-ahead log reached max_bytes."),
+		errs:       d("ingestd_wal_errors_total", "Appends failed by a write or fsync error."),
+		used:       d("ingestd_wal_bytes", "Size of the write-ahead log's segment files."),
+		segments:   d("ingestd_wal_segments", "Segment files of the write-ahead log."),
+		truncated:  d("ingestd_wal_truncated_bytes", "Bytes of a torn tail cut off at start."),
+		skipped:    d("ingestd_wal_skipped_bytes", "Bytes of corrupt data skipped at start."),
 	}
 }
 
 func (c *walCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.appends, c.fsyncs, c.bytes, c.full, c.errs, c.used, c.segments, c.truncated, c.skipped} {
+	for _, d := range []*prometheus.Desc{c.appends, c.fsyncs, c.bytes, c.full, c.errs, c.used, c.segments, c.truncated, c.skipped, c.relocated, c.relocBytes} {
 		ch <- d
 	}
 }
 
 func (c *walCollector) Collect(ch chan<- prometheus.Metric) {
-	s := c.log.Stats()
+	s := c.d.log.Stats()
 	counter := func(d *prometheus.Desc, v uint64) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
 	}
@@ -489,4 +679,6 @@ func (c *walCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.segments, int64(s.Segments))
 	gauge(c.truncated, s.Truncated)
 	gauge(c.skipped, s.Skipped)
+	counter(c.relocated, c.d.relocated.Load())
+	counter(c.relocBytes, c.d.relocBytes.Load())
 }

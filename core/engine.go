@@ -185,7 +185,8 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Engine, erro
 		if e.wal, err = openDurable(cfg.Server.WAL, consumers); err != nil {
 			return nil, err
 		}
-		e.met.reg.MustRegister(newWALCollector(e.wal.log))
+		e.wal.warn = e.log
+		e.met.reg.MustRegister(newWALCollector(e.wal))
 	}
 	g, err := e.build(ctx, cfg)
 	if err != nil {

@@ -20,6 +20,15 @@ type ticket struct {
 	replay    atomic.Uint64            // sinks that dropped some of its events at shutdown
 	done      chan struct{}            // closed when pending reaches zero; nil when nobody waits
 	pos       wal.Position             // the request's record, under ack: disk
+
+	// Under ack: disk, a request that some sinks hold back while the log fills is copied to the
+	// log's head (durable.relocate), and the copy stands in for it towards those sinks, so the
+	// segments behind it can go. Guarded by durable.mu.
+	moved    uint64  // sinks a copy now stands in for
+	copies   int     // unresolved copies; the request stays tracked while there are any
+	of       *ticket // a copy's request, whose holds say when the copy is finished
+	only     uint64  // the sinks a copy is for
+	resolved bool    // a copy whose sinks have all finished the request
 }
 
 // maxSinkIDs bounds the sinks an engine knows over its life (reloads may add sinks), so that a
@@ -61,6 +70,43 @@ func (t *ticket) fail(why string) {
 	if t.failed.CompareAndSwap(false, true) {
 		t.failure.Store(why)
 	}
+}
+
+// sinkState is where a sink stands with a tracked request of the write-ahead log.
+type sinkState uint8
+
+const (
+	passed  sinkState = iota // the sink is done with it (or a copy further on stands in for it)
+	holding                  // the sink still holds some of its events
+	dropped                  // the sink dropped some at shutdown: replay them after a restart
+)
+
+// stateFor says where sink s stands with t; under durable.mu.
+func (t *ticket) stateFor(s int) sinkState {
+	bit := uint64(1) << s
+	if t.moved&bit != 0 || t.of != nil && (t.resolved || t.only&bit == 0) {
+		return passed
+	}
+	req := t
+	if t.of != nil {
+		req = t.of
+	}
+	switch {
+	case !req.processed.Load() || req.bySink[s].Load() != 0:
+		return holding
+	case req.replay.Load()&bit != 0:
+		return dropped
+	}
+	return passed
+}
+
+// finished reports whether no sink needs t any more, stuck being the sinks whose checkpoint is
+// frozen until the next start; under durable.mu.
+func (t *ticket) finished(stuck uint64) bool {
+	if t.of != nil {
+		return t.resolved
+	}
+	return t.pending.Load() == 0 && t.copies == 0 && t.replay.Load()&^stuck == 0
 }
 
 // batch is a sink's batch with the tickets of the requests whose events it holds.

@@ -107,6 +107,9 @@ type Options struct {
 	// MaxBytes caps the total size of the segment files; Append returns
 	// ErrFull rather than pass it. 0 means no cap.
 	MaxBytes int64
+	// Reserve is the part of MaxBytes only AppendReserved may use, so that a
+	// consumer can still move records it holds to the head of a full log.
+	Reserve int64
 	// CheckpointInterval is how often changed checkpoints are persisted and
 	// delivered segments deleted (default 1s).
 	CheckpointInterval time.Duration
@@ -227,6 +230,9 @@ type waiter struct {
 // Open opens (creating if needed) the log in dir, recovers it as the package
 // documentation describes, and starts its writer.
 func Open(dir string, opts Options) (*Log, error) {
+	if opts.Reserve < 0 || opts.MaxBytes > 0 && opts.Reserve >= opts.MaxBytes {
+		return nil, fmt.Errorf("wal: reserve %d must be less than max bytes %d", opts.Reserve, opts.MaxBytes)
+	}
 	if opts.SegmentBytes <= 0 {
 		opts.SegmentBytes = 64 << 20
 	}
@@ -431,11 +437,21 @@ func (l *Log) loadCheckpoints(lastPos Position) error {
 // ctx.Err() at once, but the record may still become durable (and be
 // replayed) without its position being known.
 func (l *Log) Append(ctx context.Context, payload []byte) (Position, error) {
+	return l.append(ctx, payload, false)
+}
+
+// AppendReserved is Append allowed into Options.Reserve: for the copies a
+// consumer makes of records it still holds, which free more than they take.
+func (l *Log) AppendReserved(ctx context.Context, payload []byte) (Position, error) {
+	return l.append(ctx, payload, true)
+}
+
+func (l *Log) append(ctx context.Context, payload []byte, reserved bool) (Position, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	w := l.getWaiter()
-	if err := l.enqueue(w, payload); err != nil {
+	if err := l.enqueue(w, payload, reserved); err != nil {
 		l.waiters.Put(w)
 		return 0, err
 	}
@@ -459,7 +475,7 @@ func (l *Log) Append(ctx context.Context, payload []byte) (Position, error) {
 func (l *Log) AppendAsync(payload []byte, fn func(Position, error)) error {
 	w := l.getWaiter()
 	w.fn = fn
-	if err := l.enqueue(w, payload); err != nil {
+	if err := l.enqueue(w, payload, false); err != nil {
 		l.waiters.Put(w)
 		return err
 	}
@@ -474,7 +490,8 @@ func (l *Log) getWaiter() *waiter {
 }
 
 // enqueue copies the record into the pending batch and wakes the writer.
-func (l *Log) enqueue(w *waiter, payload []byte) error {
+// Only a reserved record may use Options.Reserve.
+func (l *Log) enqueue(w *waiter, payload []byte, reserved bool) error {
 	if len(payload) > MaxPayload {
 		return ErrTooLarge
 	}
@@ -486,7 +503,11 @@ func (l *Log) enqueue(w *waiter, payload []byte) error {
 		return ErrClosed
 	}
 	// Leave room for the header of a segment the record may start.
-	if l.opts.MaxBytes > 0 && l.used+int64(w.n)+segHdrSize > l.opts.MaxBytes {
+	limit := l.opts.MaxBytes
+	if !reserved {
+		limit -= l.opts.Reserve
+	}
+	if l.opts.MaxBytes > 0 && l.used+int64(w.n)+segHdrSize > limit {
 		l.mu.Unlock()
 		l.stats.full.Add(1)
 		return ErrFull
