@@ -533,8 +533,15 @@ func (e *Engine) replay(g *generation) (int, error) {
 			e.log.Warn("write-ahead log record for a stream the config no longer has", "stream_id", rec.stream, "position", pos)
 			return nil
 		}
-		u := e.acquireUnit()
 		n, _ := s2.DecodedLen(rec.body)
+		if n > e.server.MaxPayloadBytes {
+			// The body limit applies to what is replayed as to what is received; checked before
+			// a buffer of the size the record claims is made.
+			e.met.dropped.WithLabelValues(st.key, dropReplayInvalid).Inc()
+			e.log.Error("write-ahead log request is larger than max_payload_bytes now allows", "stream", st.key, "position", pos, "bytes", n)
+			return nil
+		}
+		u := e.acquireUnit()
 		u.body, err = s2.Decode(slices.Grow(u.body[:0], n)[:n], rec.body)
 		if err != nil {
 			e.release(u)

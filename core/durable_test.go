@@ -205,3 +205,51 @@ sinks: [{name: out, type: memory, id: %q}]
 		t.Fatalf("reloads{failed} = %v, want 1", got)
 	}
 }
+
+// A request logged under a larger max_payload_bytes is not replayed past the limit in force
+// now: it is counted as dropped instead, before any buffer of its size is made.
+func TestReplayKeepsThePayloadLimit(t *testing.T) {
+	walDir := t.TempDir()
+	conf := func(id, limit string) *config.Config {
+		cfg, err := config.Parse([]byte(fmt.Sprintf(`
+server: {listen: "127.0.0.1:0", grace_period: 2s, ack: disk, max_payload_bytes: %s, wal: {dir: %q}}
+tokens: [{name: star, token: %q, streams: ["*"]}]
+streams: [{id: s, sinks: [out]}]
+sinks:
+  - {name: out, type: memory, id: %q, batch: {max_events: 10, max_age: 10ms}}
+`, limit, walDir, starToken, id)), "limit.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	idA, a := newMem(t)
+	a.gate = make(chan struct{})
+	te := serveEngine(t, conf(idA, "1048576"))
+	h := headers(starToken, "s", "application/x-ndjson")
+	small, big := numbered(2, nil), numbered(2000, nil) // ~100 B and ~100 KB
+	for _, body := range [][]byte{small, big} {
+		if r := te.post(t, "POST", IngestPath, h, body); r.status != 200 {
+			t.Fatalf("ingest: %+v", r)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	_ = te.Shutdown(ctx)
+	cancel()
+	close(a.gate)
+
+	idB, b := newMem(t)
+	e2, err := New(context.Background(), conf(idB, "65536"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Shutdown(context.Background())
+	b.waitLines(t, 2)
+	time.Sleep(100 * time.Millisecond)
+	if n := len(b.Lines()); n != 2 {
+		t.Fatalf("replayed %d events, want the small request's 2", n)
+	}
+	if n := testutil.ToFloat64(e2.met.dropped.WithLabelValues("s", dropReplayInvalid)); n != 1 {
+		t.Fatalf("dropped{replay_invalid} = %v, want 1 request", n)
+	}
+}
