@@ -37,12 +37,19 @@ func deadLetterFile(dir, sink string, t time.Time) string {
 	return filepath.Join(dir, sink+"-"+t.UTC().Format(time.DateOnly)+".ndjson")
 }
 
-func (d *deadLetter) write(b *sinks.Batch, reason error, now time.Time) error {
+func (d *deadLetter) write(b *sinks.Batch, reason error, reasons []string, now time.Time) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.buf = d.buf[:0]
 	ts := now.UTC().Format(time.RFC3339Nano)
+	all := reason.Error()
+	i := 0
 	for line := range bytes.Lines(b.Data) {
+		why := all
+		if i < len(reasons) {
+			why = reasons[i]
+		}
+		i++
 		line = bytes.TrimSuffix(line, []byte{'\n'})
 		d.buf = append(d.buf, `{"time":"`...)
 		d.buf = append(d.buf, ts...)
@@ -53,7 +60,7 @@ func (d *deadLetter) write(b *sinks.Batch, reason error, now time.Time) error {
 		d.buf = append(d.buf, `,"stream_id":`...)
 		d.buf = jsonedit.AppendString(d.buf, []byte(b.StreamID))
 		d.buf = append(d.buf, `,"error":`...)
-		d.buf = jsonedit.AppendString(d.buf, []byte(reason.Error()))
+		d.buf = jsonedit.AppendString(d.buf, []byte(why))
 		d.buf = append(d.buf, `,"event":`...)
 		d.buf = append(d.buf, line...)
 		d.buf = append(d.buf, "}\n"...)

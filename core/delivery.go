@@ -183,15 +183,15 @@ func (sr *sinkRunner) write(b *sinks.Batch, logged bool) string {
 		switch kind {
 		case sinks.Permanent:
 			if lines := sinks.Refused(err); len(lines) > 0 && len(lines) < b.Events {
-				return sr.deadLetterLines(b, lines, err)
+				return sr.deadLetterLines(b, lines, sinks.RefusedReasons(err), err)
 			}
-			return sr.deadLetter(b, err)
+			return sr.deadLetter(b, err, nil)
 		case sinks.TooLarge:
 			if b.Events > 1 {
 				sr.e.log.Warn("batch too large for the sink; splitting it", "sink", sr.name, "stream", b.Stream, "events", b.Events)
 				return sr.split(b, logged)
 			}
-			return sr.deadLetter(b, fmt.Errorf("one event is too large for the sink: %w", err))
+			return sr.deadLetter(b, fmt.Errorf("one event is too large for the sink: %w", err), nil)
 		}
 		pause := jitter(wait)
 		if kind == sinks.Backoff {
@@ -230,11 +230,11 @@ func (sr *sinkRunner) split(b *sinks.Batch, logged bool) string {
 	return failed
 }
 
-// deadLetter keeps b's events in the dead-letter queue with the reason they were refused, and
-// returns that reason.
-func (sr *sinkRunner) deadLetter(b *sinks.Batch, reason error) string {
+// deadLetter keeps b's events in the dead-letter queue with the reason they were refused (each
+// line's own, when reasons has one per line), and returns that reason.
+func (sr *sinkRunner) deadLetter(b *sinks.Batch, reason error, reasons []string) string {
 	why := "sink " + sr.name + " refused them: " + reason.Error()
-	if err := sr.dlq.write(b, reason, time.Now()); err != nil {
+	if err := sr.dlq.write(b, reason, reasons, time.Now()); err != nil {
 		sr.e.met.dropped.WithLabelValues(b.Stream, dropDeadLetterFailed).Add(float64(b.Events))
 		sr.e.log.Error("refused batch lost: the dead-letter queue could not be written", "sink", sr.name, "stream", b.Stream, "events", b.Events, "refusal", reason, "err", err)
 		return why
@@ -245,8 +245,8 @@ func (sr *sinkRunner) deadLetter(b *sinks.Batch, reason error) string {
 }
 
 // deadLetterLines counts a batch the sink took but for the given lines as delivered, and sends
-// those lines to the dead-letter queue.
-func (sr *sinkRunner) deadLetterLines(b *sinks.Batch, lines []int, reason error) string {
+// those lines to the dead-letter queue, with reasons[i] as line lines[i]'s reason when given.
+func (sr *sinkRunner) deadLetterLines(b *sinks.Batch, lines []int, reasons []string, reason error) string {
 	h := sr.free.Get().(*batch)
 	h.Stream, h.StreamID, h.ReceivedAt = b.Stream, b.StreamID, b.ReceivedAt
 	h.Data, h.Events = h.Data[:0], 0
@@ -260,7 +260,7 @@ func (sr *sinkRunner) deadLetterLines(b *sinks.Batch, lines []int, reason error)
 		i++
 	}
 	sr.met.delivered.Add(float64(b.Events - h.Events))
-	why := sr.deadLetter(&h.Batch, reason)
+	why := sr.deadLetter(&h.Batch, reason, reasons)
 	sr.recycle(h)
 	return why
 }

@@ -326,13 +326,15 @@ sinks:
 func TestRefusedLinesAreDeadLettered(t *testing.T) {
 	id, _ := newScript(t, func(_ int, b *sinks.Batch) error {
 		var refused []int
+		var reasons []string
 		for i, l := range strings.SplitAfter(strings.TrimSuffix(string(b.Data), "\n"), "\n") {
 			if strings.Contains(l, `"bad"`) {
 				refused = append(refused, i)
+				reasons = append(reasons, fmt.Sprintf("mapper_parsing_exception: line %d", i))
 			}
 		}
 		if refused != nil {
-			return sinks.RefusedLines(errors.New("mapper_parsing_exception on tag"), refused)
+			return sinks.RefusedLinesWithReasons(errors.New("2 items refused: mapper_parsing_exception"), refused, reasons)
 		}
 		return nil
 	})
@@ -348,8 +350,14 @@ func TestRefusedLinesAreDeadLettered(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	if len(recs) != 2 || !strings.Contains(recs[0], `"n":2`) || !strings.Contains(recs[1], `"n":7`) || !strings.Contains(recs[0], "mapper_parsing_exception") {
+	if len(recs) != 2 || !strings.Contains(recs[0], `"n":2`) || !strings.Contains(recs[1], `"n":7`) {
 		t.Fatalf("dead letters %q, want events 2 and 7", recs)
+	}
+	// each keeps its own reason, not the batch's summary
+	for i, want := range []string{`"error":"mapper_parsing_exception: line 2"`, `"error":"mapper_parsing_exception: line 7"`} {
+		if !strings.Contains(recs[i], want) {
+			t.Fatalf("dead letter %q lacks %s", recs[i], want)
+		}
 	}
 	if got := testutil.ToFloat64(te.met.delivered.WithLabelValues("dest")); got != 8 {
 		t.Fatalf("delivered %v, want the 8 events the sink took", got)

@@ -43,6 +43,9 @@ type Error struct {
 	// Lines, for Permanent, are the batch's lines (0-based) the destination refused while it
 	// took all the others: only they go to the dead-letter queue. Empty means the whole batch.
 	Lines []int
+	// Reasons, when set, hold one reason per entry of Lines, so that each dead-lettered line
+	// carries why it was refused rather than Err, which sums them all up.
+	Reasons []string
 }
 
 func (e *Error) Error() string {
@@ -64,6 +67,16 @@ func RefusedLines(err error, lines []int) error {
 	return &Error{Kind: Permanent, Err: err, Lines: lines}
 }
 
+// RefusedLinesWithReasons is RefusedLines with each refused line's own reason: reasons[i] is
+// why lines[i] was refused. When the two lengths differ the reasons are dropped, and every line
+// gets err as its reason, as with RefusedLines.
+func RefusedLinesWithReasons(err error, lines []int, reasons []string) error {
+	if len(reasons) != len(lines) {
+		reasons = nil
+	}
+	return &Error{Kind: Permanent, Err: err, Lines: lines, Reasons: reasons}
+}
+
 // BackoffError marks err as a request to slow down for at least wait.
 func BackoffError(err error, wait time.Duration) error {
 	return &Error{Kind: Backoff, Wait: wait, Err: err}
@@ -82,11 +95,23 @@ func Classify(err error) (Kind, time.Duration) {
 	return Retryable, 0
 }
 
-// Refused returns the lines of a RefusedLines error, or nil for any other error.
+// Refused returns the lines of a RefusedLines or RefusedLinesWithReasons error, or nil for any
+// other error.
 func Refused(err error) []int {
 	var e *Error
 	if errors.As(err, &e) && e.Kind == Permanent {
 		return e.Lines
+	}
+	return nil
+}
+
+// RefusedReasons returns the per-line reasons of a RefusedLinesWithReasons error, parallel to
+// what Refused returns, or nil when the error has none (then the error itself is every line's
+// reason).
+func RefusedReasons(err error) []string {
+	var e *Error
+	if errors.As(err, &e) && e.Kind == Permanent && len(e.Reasons) == len(e.Lines) {
+		return e.Reasons
 	}
 	return nil
 }

@@ -2,13 +2,15 @@
 // OpenSearch or anything speaking their bulk API (VictoriaLogs at /insert/elasticsearch/_bulk).
 //
 // Each batch is one bulk request: per event an action line (index or create, with _index from
-// the index template and an optional _id) and the event. The answer is read per item: items
-// refused for load (429, 5xx) are sent again alone, up to maxRounds times with a short pause;
-// items refused for good (other 4xx, such as mapping errors) are reported with
-// sinks.RefusedLines so the engine dead-letters just them. When load refusals outlast the
-// rounds the batch fails as retryable and the engine sends all of it again: set id_field so
-// that re-sent events replace (index) or are skipped as existing (create) rather than
-// duplicated. Requests go to the urls in turn.
+// the index template and an optional _id) and the event. With the data_stream option the
+// target is a data stream, the action create and each event gets an "@timestamp" member. The
+// answer is read per item: items refused for load (429, 5xx) are sent again alone, up to
+// maxRounds times with a short pause; items refused for good (other 4xx, such as mapping
+// errors) are reported with sinks.RefusedLinesWithReasons, each with its own reason, so the
+// engine dead-letters just them. When load refusals outlast the rounds the batch fails as
+// retryable and the engine sends all of it again: set id_field so that re-sent events replace
+// (index) or are skipped as existing (create) rather than duplicated. Requests go to the urls
+// in turn.
 package elasticsearch
 
 import (
@@ -19,6 +21,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,7 +62,8 @@ type Sink struct {
 	index   []part
 	hasDate bool
 	action  string
-	idField *fieldpath.Path
+	dsName  bool // the index names a data stream; documents get "@timestamp"
+	lookups lookups
 	gzip    bool
 	header  http.Header // shared read-only
 	timeout time.Duration
@@ -76,10 +80,17 @@ type work struct {
 	events  [][]byte
 	pending []int // the lines to send in this round
 	retry   []int
-	refused []int
 	raw     []byte // the bulk body before compression
 	answer  []byte
 	parsed  bulkAnswer
+	vals    []fieldpath.Value // one event's members, by the slots of Sink.lookups
+}
+
+// refusal is one item refused for good.
+type refusal struct {
+	line   int
+	status int
+	why    string
 }
 
 // New returns a sink named name; it fails when opts do not validate. It does no I/O.
@@ -94,19 +105,32 @@ func New(name string, opts *Options) (*Sink, error) {
 	s := &Sink{
 		name:    name,
 		action:  opts.Action,
+		dsName:  opts.DataStream != nil,
 		gzip:    opts.Compression == CompressionGzip,
 		header:  http.Header{"User-Agent": {"ingestd"}, "Content-Type": {"application/x-ndjson"}},
 		timeout: opts.Timeout,
 		tlsOpts: opts.TLS,
 		pause:   firstPause,
 	}
-	s.index, _ = parseIndex(opts.Index)
+	index := opts.Index
+	switch {
+	case s.dsName:
+		index, s.action = opts.DataStream.name(), ActionCreate
+	case index == "":
+		index = DefaultIndex
+	}
+	if s.action == "" {
+		s.action = DefaultAction
+	}
+	s.index, _ = parseIndex(index)
 	for _, p := range s.index {
 		s.hasDate = s.hasDate || p.kind == partDate
 	}
+	var idField *fieldpath.Path
 	if opts.IDField != "" {
-		s.idField, _ = fieldpath.Parse(opts.IDField)
+		idField, _ = fieldpath.Parse(opts.IDField)
 	}
+	s.lookups = newLookups(s.hasDate, s.dsName, idField)
 	q := url.Values{}
 	for k, v := range opts.Query {
 		q.Set(k, v)
@@ -181,15 +205,15 @@ func (s *Sink) WriteBatch(ctx context.Context, b *sinks.Batch) error {
 	for i := range w.events {
 		w.pending = append(w.pending, i)
 	}
-	w.refused = w.refused[:0]
 	var fallback string
 	if s.hasDate {
 		fallback = dayOf(b.ReceivedAt)
 	}
-	var reasons []string
+	var refused []refusal // allocated only when some item is refused for good
 	pause := s.pause
 	for round := 0; ; round++ {
-		w.raw = s.appendBulk(w.raw[:0], w.events, w.pending, b.Stream, b.StreamID, fallback)
+		w.raw = w.raw[:0]
+		s.appendBulk(w, w.pending, b, fallback)
 		if err := s.post(ctx, w); err != nil {
 			return err
 		}
@@ -211,10 +235,7 @@ func (s *Sink) WriteBatch(ctx context.Context, b *sinks.Batch) error {
 					w.retry = append(w.retry, line)
 					lastTransient = fmt.Sprintf("status %d: %s", r.Status, reason(r.Error))
 				default:
-					w.refused = append(w.refused, line)
-					if len(reasons) < reasonsMax {
-						reasons = append(reasons, fmt.Sprintf("line %d: status %d: %s", line, r.Status, reason(r.Error)))
-					}
+					refused = append(refused, refusal{line, r.Status, reason(r.Error)})
 				}
 			}
 		}
@@ -233,15 +254,34 @@ func (s *Sink) WriteBatch(ctx context.Context, b *sinks.Batch) error {
 		}
 		pause *= 2
 	}
-	if len(w.refused) == 0 {
+	if len(refused) == 0 {
 		return nil
 	}
-	lines := sortedCopy(w.refused)
-	msg := fmt.Sprintf("elasticsearch sink %q: %d of %d events refused: %s", s.name, len(lines), len(w.events), strings.Join(reasons, "; "))
-	if len(lines) > len(reasons) {
-		msg += fmt.Sprintf("; and %d more", len(lines)-len(reasons))
+	return s.refusedError(refused, len(w.events))
+}
+
+// refusedError reports the items refused for good: each line with its own reason, and one
+// message naming the first reasonsMax of them.
+func (s *Sink) refusedError(refused []refusal, events int) error {
+	// Later rounds may refuse smaller lines than earlier ones did.
+	slices.SortFunc(refused, func(a, b refusal) int { return a.line - b.line })
+	lines := make([]int, len(refused))
+	reasons := make([]string, len(refused))
+	var msg strings.Builder
+	fmt.Fprintf(&msg, "elasticsearch sink %q: %d of %d events refused: ", s.name, len(refused), events)
+	for i, r := range refused {
+		lines[i], reasons[i] = r.line, r.why
+		switch {
+		case i < reasonsMax:
+			if i > 0 {
+				msg.WriteString("; ")
+			}
+			fmt.Fprintf(&msg, "line %d: status %d: %s", r.line, r.status, r.why)
+		case i == reasonsMax:
+			fmt.Fprintf(&msg, "; and %d more", len(refused)-reasonsMax)
+		}
 	}
-	return sinksRefused(msg, lines)
+	return sinks.RefusedLinesWithReasons(errors.New(msg.String()), lines, reasons)
 }
 
 // post sends w.raw to the next url and leaves a 2xx answer parsed in w.parsed; any other
@@ -321,19 +361,4 @@ func readAll(dst []byte, r io.Reader, limit int) ([]byte, error) {
 			return dst, err
 		}
 	}
-}
-
-func sortedCopy(lines []int) []int {
-	out := append([]int(nil), lines...)
-	// Lines were appended round by round, so later rounds may hold smaller ones.
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j-1] > out[j]; j-- {
-			out[j-1], out[j] = out[j], out[j-1]
-		}
-	}
-	return out
-}
-
-func sinksRefused(msg string, lines []int) error {
-	return sinks.RefusedLines(errors.New(msg), lines)
 }

@@ -183,7 +183,7 @@ func TestDeliversWithActionIndexAndID(t *testing.T) {
 	if err := s.WriteBatch(context.Background(), batchOf(3)); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]map[string]string{"create": {"_index": "logs-app-2025.02.12", "_id": "e1"}}
+	want := map[string]map[string]string{"create": {"_index": "ingestd-app-2025.02.12", "_id": "e1"}}
 	if !equalAction(bs.actions[1], want) || len(bs.docs) != 3 || bs.docs[2]["id"] != "e2" {
 		t.Fatalf("actions %v docs %v", bs.actions, bs.docs)
 	}
@@ -239,9 +239,61 @@ func TestRetriesLoadRefusalsAloneAndReportsRefusedLines(t *testing.T) {
 	if !strings.Contains(err.Error(), "line 1: status 400: mapper_parsing_exception: doc 1 refused") {
 		t.Fatalf("error %q", err)
 	}
+	if got := sinks.RefusedReasons(err); !slices.Equal(got, []string{"mapper_parsing_exception: doc 1 refused", "mapper_parsing_exception: doc 4 refused"}) {
+		t.Fatalf("reasons %q", got)
+	}
 	// Round 1: all 6; round 2: 2 and 3; round 3: 2 alone.
 	if bs.requests != 3 || bs.seen[0] != 1 || bs.seen[2] != 3 || bs.seen[3] != 2 || bs.seen[5] != 1 {
 		t.Fatalf("requests %d seen %v", bs.requests, bs.seen)
+	}
+}
+
+// TestRefusedReasonsFollowTheirLines: a line refused in a later round than a larger one still
+// comes first, with its own reason; past reasonsMax the message counts the rest, while every
+// line keeps its reason.
+func TestRefusedReasonsFollowTheirLines(t *testing.T) {
+	bs := newBulkServer(t)
+	bs.script = func(n, seen int) int {
+		switch {
+		case n == 0 && seen == 1:
+			return 503 // then refused for good in the second round
+		case n == 5:
+			return 201
+		}
+		return 400
+	}
+	s := newSink(t, func(o *Options) { o.URLs = []string{bs.srv.URL} })
+	err := s.WriteBatch(context.Background(), batchOf(9))
+	lines, reasons := sinks.Refused(err), sinks.RefusedReasons(err)
+	if !slices.Equal(lines, []int{0, 1, 2, 3, 4, 6, 7, 8}) || len(reasons) != len(lines) {
+		t.Fatalf("lines %v reasons %q", lines, reasons)
+	}
+	for i, line := range lines {
+		if want := fmt.Sprintf("mapper_parsing_exception: doc %d refused", line); reasons[i] != want {
+			t.Errorf("line %d: reason %q, want %q", line, reasons[i], want)
+		}
+	}
+	if msg := err.Error(); !strings.Contains(msg, "8 of 9 events refused: line 0: status 400:") || !strings.HasSuffix(msg, "doc 4 refused; and 3 more") {
+		t.Fatalf("message %q", msg)
+	}
+}
+
+func TestReason(t *testing.T) {
+	for raw, want := range map[string]string{
+		`{"type":"t","reason":"r"}`: "t: r",
+		`{"type":"t"}`:              "t",
+		`"plain"`:                   "plain",
+		`17`:                        "17",
+		`{"type":"mapper_parsing_exception","reason":"failed to parse","caused_by":{"type":"illegal_argument_exception","reason":"data stream timestamp field [@timestamp] is missing"}}`: "mapper_parsing_exception: failed to parse (caused by illegal_argument_exception: data stream timestamp field [@timestamp] is missing)",
+		// ES 8 repeats the cause in the reason: it is not said twice.
+		`{"type":"document_parsing_exception","reason":"[1:2] failed to parse: x is missing","caused_by":{"type":"illegal_argument_exception","reason":"x is missing"}}`: "document_parsing_exception: [1:2] failed to parse: x is missing",
+	} {
+		if got := reason(json.RawMessage(raw)); got != want {
+			t.Errorf("%s: got %q, want %q", raw, got, want)
+		}
+	}
+	if got := reason(json.RawMessage(`{"type":"t","reason":"` + strings.Repeat("é", 200) + `"}`)); len(got) > reasonMax+3 || !strings.HasSuffix(got, "...") {
+		t.Errorf("long reason %q", got)
 	}
 }
 
@@ -389,4 +441,30 @@ func FuzzParseAnswer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestOneMemberForTwoUses: the members a sink reads are found in one pass, also when id_field
+// names one that {date} or data_stream reads as well.
+func TestOneMemberForTwoUses(t *testing.T) {
+	bs := newBulkServer(t)
+	s := newSink(t, func(o *Options) { o.URLs = []string{bs.srv.URL}; o.Index = "x-{date}"; o.IDField = "received_at" })
+	ds := newSink(t, func(o *Options) { o.URLs = []string{bs.srv.URL}; o.DataStream = &DataStream{}; o.IDField = "timestamp" })
+	b := &sinks.Batch{Stream: "app", Data: []byte(`{"n":0,"timestamp":"2025-02-12T14:32:15Z","received_at":"2025-02-13T00:00:01Z"}` + "\n"), Events: 1}
+	for _, s := range []*Sink{s, ds} {
+		if err := s.WriteBatch(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []map[string]map[string]string{
+		{"index": {"_index": "x-2025.02.13", "_id": "2025-02-13T00:00:01Z"}},
+		{"create": {"_index": "logs-app-default", "_id": "2025-02-12T14:32:15Z"}},
+	}
+	for i := range want {
+		if !equalAction(bs.actions[i], want[i]) {
+			t.Errorf("action %d: %v, want %v", i, bs.actions[i], want[i])
+		}
+	}
+	if bs.docs[1]["@timestamp"] != "2025-02-12T14:32:15Z" {
+		t.Errorf("data stream document %v", bs.docs[1])
+	}
 }

@@ -16,8 +16,14 @@ import (
 
 // Defaults of the options a config may leave out.
 const (
-	DefaultIndex       = "logs-{stream}-{date}"
+	// DefaultIndex stays clear of logs-*-*, which stock Elasticsearch 8 turns into data
+	// streams that refuse the index action and documents without @timestamp.
+	DefaultIndex = "ingestd-{stream}-{date}"
+	// DefaultAction is the action without data_stream; with it the action is ActionCreate.
 	DefaultAction      = ActionIndex
+	DefaultDSType      = "logs"
+	DefaultDSDataset   = "{stream}"
+	DefaultDSNamespace = "default"
 	DefaultPath        = "/_bulk"
 	DefaultCompression = CompressionNone
 	DefaultTimeout     = 30 * time.Second
@@ -39,11 +45,16 @@ const (
 type Options struct {
 	// URLs are the cluster's nodes (http or https, no path); requests go to them in turn.
 	URLs []string `yaml:"urls"`
-	// Index names each event's index. {stream} and {stream_id} are the batch's stream key and
-	// id, {date} the UTC day of the event's received_at as 2006.01.02.
+	// Index names each event's index; empty means DefaultIndex. {stream} and {stream_id} are
+	// the batch's stream key and id, {date} the UTC day of the event's received_at as
+	// 2006.01.02. It cannot be set with DataStream, which names the target itself.
 	Index string `yaml:"index"`
-	// Action is ActionIndex or ActionCreate.
+	// Action is ActionIndex or ActionCreate; empty means DefaultAction, or ActionCreate with
+	// DataStream, the only action data streams accept.
 	Action string `yaml:"action"`
+	// DataStream, when set, writes to the data stream <type>-<dataset>-<namespace> with the
+	// create action and adds "@timestamp" to each document.
+	DataStream *DataStream `yaml:"data_stream"`
 	// IDField is a dotted path whose value becomes the document _id, which makes a re-sent
 	// batch overwrite (index) or skip (create) what already arrived instead of duplicating it.
 	IDField string `yaml:"id_field"`
@@ -63,6 +74,26 @@ type Options struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
+// DataStream names the data stream events go to, after Elastic's naming scheme; each part may
+// hold {stream} and {stream_id}, whose values are made fit for a data stream name (lower case,
+// '_' for '-' and the characters index names refuse). Empty parts take the defaults.
+type DataStream struct {
+	Type      string `yaml:"type"`      // DefaultDSType: stock templates cover logs and metrics
+	Dataset   string `yaml:"dataset"`   // DefaultDSDataset
+	Namespace string `yaml:"namespace"` // DefaultDSNamespace
+}
+
+// name is the index template of the data stream, with the defaults in place.
+func (d *DataStream) name() string {
+	or := func(v, def string) string {
+		if v == "" {
+			return def
+		}
+		return v
+	}
+	return or(d.Type, DefaultDSType) + "-" + or(d.Dataset, DefaultDSDataset) + "-" + or(d.Namespace, DefaultDSNamespace)
+}
+
 // Auth is exactly one way to authenticate.
 type Auth struct {
 	Basic  *BasicAuth `yaml:"basic"`
@@ -79,11 +110,10 @@ type BasicAuth struct {
 // TLS configures https connections.
 type TLS = tlsfiles.Client
 
-// NewOptions returns the options with every default in place, ready for YAML decoding.
+// NewOptions returns the options with every default in place, ready for YAML decoding. Index
+// and Action stay empty, as their defaults depend on DataStream.
 func NewOptions() *Options {
 	return &Options{
-		Index:       DefaultIndex,
-		Action:      DefaultAction,
 		Path:        DefaultPath,
 		Compression: DefaultCompression,
 		Timeout:     DefaultTimeout,
@@ -110,11 +140,24 @@ func (o *Options) Validate() []sinks.FieldError {
 		}
 		https = https || u.Scheme == "https"
 	}
-	if _, err := parseIndex(o.Index); err != nil {
-		add("index", err.Error())
+	if o.Index != "" {
+		if _, err := parseIndex(o.Index); err != nil {
+			add("index", err.Error())
+		}
 	}
-	if o.Action != ActionIndex && o.Action != ActionCreate {
+	switch {
+	case o.Action != "" && o.Action != ActionIndex && o.Action != ActionCreate:
 		add("action", fmt.Sprintf("must be %q or %q, not %q", ActionIndex, ActionCreate, o.Action))
+	case o.Action == ActionIndex && o.DataStream != nil:
+		add("action", fmt.Sprintf("data streams accept only %q: remove action or set it to %q", ActionCreate, ActionCreate))
+	}
+	if d := o.DataStream; d != nil {
+		if o.Index != "" {
+			add("index", "cannot be set with data_stream, which names the data stream <type>-<dataset>-<namespace>: remove one of them")
+		}
+		checkDSPart(add, "data_stream.type", d.Type, true)
+		checkDSPart(add, "data_stream.dataset", d.Dataset, false)
+		checkDSPart(add, "data_stream.namespace", d.Namespace, false)
 	}
 	if o.IDField != "" {
 		if _, err := fieldpath.Parse(o.IDField); err != nil {
@@ -176,6 +219,39 @@ func (o *Options) Validate() []sinks.FieldError {
 		add("timeout", fmt.Sprintf("must be positive, such as %v; got %v", DefaultTimeout, o.Timeout))
 	}
 	return errs
+}
+
+// dsRefused are the characters a data stream name part may not hold: the ones Elasticsearch
+// refuses in index names, and '-', which separates the parts.
+const dsRefused = "\\/*?\"<>|,#: -"
+
+// checkDSPart checks one part of a data stream name; empty takes its default.
+func checkDSPart(add func(key, msg string), key, v string, first bool) {
+	if v == "" {
+		return
+	}
+	parts, err := parseIndex(v)
+	if err != nil {
+		add(key, err.Error())
+		return
+	}
+	for _, p := range parts {
+		switch {
+		case p.kind == partDate:
+			add(key, "cannot hold {date}: a data stream rolls its indices over by itself")
+			return
+		case p.kind != partLiteral:
+		case strings.ContainsAny(p.lit, dsRefused) || strings.ContainsFunc(p.lit, func(r rune) bool { return r < ' ' }):
+			add(key, fmt.Sprintf(`%q holds '-', a space, a control character or one of \ / * ? " < > | , # :, which data stream names cannot`, v))
+			return
+		case strings.ToLower(p.lit) != p.lit:
+			add(key, fmt.Sprintf("%q must be lower case", v))
+			return
+		}
+	}
+	if first && parts[0].kind == partLiteral && strings.IndexByte("_+.", parts[0].lit[0]) >= 0 {
+		add(key, fmt.Sprintf("%q must not start with _, + or .", v))
+	}
 }
 
 // parseURL checks one url. Its errors do not quote it: it may hold credentials.
