@@ -2,16 +2,19 @@ package kafka
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/ingestd/ingestd/sinks"
 )
@@ -120,24 +123,96 @@ func TestKeyStaysInOnePartition(t *testing.T) {
 	}
 }
 
+// producedBatch is what a Produce request carried for one partition, as kfake (standing in for
+// a Kafka broker) received it.
+type producedBatch struct {
+	acks          int16
+	transactional bool
+	codec         uint8 // the record batch's compression attribute
+	producerID    int64
+	records       int32
+}
+
+// watchProduce records every Produce request c receives, then lets c handle it as usual.
+func watchProduce(t *testing.T, c *kfake.Cluster) func() []producedBatch {
+	var (
+		mu  sync.Mutex
+		got []producedBatch
+	)
+	c.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		req := kr.(*kmsg.ProduceRequest)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, tp := range req.Topics {
+			for _, p := range tp.Partitions {
+				for raw := p.Records; len(raw) >= 12; {
+					n := 12 + int(binary.BigEndian.Uint32(raw[8:12])) // offset, length, then length bytes
+					var rb kmsg.RecordBatch
+					if n > len(raw) || rb.ReadFrom(raw[:n]) != nil {
+						t.Errorf("unreadable record batch in a Produce request to %s/%d", tp.Topic, p.Partition)
+						break
+					}
+					got = append(got, producedBatch{acks: req.Acks, transactional: req.TransactionID != nil,
+						codec: uint8(rb.Attributes & 0x07), producerID: rb.ProducerID, records: rb.NumRecords})
+					raw = raw[n:]
+				}
+			}
+		}
+		return nil, nil, false
+	})
+	return func() []producedBatch {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+}
+
+// TestCompression checks, against kfake standing in for a Kafka broker, that each setting puts
+// its codec on the wire (the record batches' compression attribute, both in the Produce
+// requests and as a consumer reads them back), and that every request is idempotent with
+// acks=all: acks -1, a producer id, no transaction.
 func TestCompression(t *testing.T) {
-	for _, codec := range []string{CompressionNone, CompressionGzip, CompressionSnappy, CompressionLZ4, CompressionZstd} {
+	// Kafka's codec numbers in a record batch's attributes.
+	for codec, want := range map[string]uint8{CompressionNone: 0, CompressionGzip: 1, CompressionSnappy: 2, CompressionLZ4: 3, CompressionZstd: 4} {
 		t.Run(codec, func(t *testing.T) {
 			c := newCluster(t, 2, []string{"c"})
+			produced := watchProduce(t, c)
 			o := testOptions(c)
 			o.Topic = "c"
 			o.Compression = codec
 			s := newSink(t, o)
 			lines := make([]string, 50)
 			for i := range lines {
-				lines[i] = event(i, `"same-key-compresses-well"`)
+				lines[i] = event(i, fmt.Sprintf(`"k%d"`, i%4)) // several keys: both partitions
 			}
 			if err := s.WriteBatch(context.Background(), batch("c", "s1", lines...)); err != nil {
 				t.Fatal(err)
 			}
+			var records int32
+			for _, pb := range produced() {
+				records += pb.records
+				if pb.codec != want {
+					t.Errorf("a produced record batch has codec %d, want %d", pb.codec, want)
+				}
+				if pb.acks != -1 || pb.transactional || pb.producerID < 0 {
+					t.Errorf("produce request: acks %d, transactional %v, producer id %d; want acks -1 (all), idempotent (id >= 0), not transactional",
+						pb.acks, pb.transactional, pb.producerID)
+				}
+			}
+			if records != int32(len(lines)) {
+				t.Errorf("Produce requests carried %d records, want %d", records, len(lines))
+			}
 			got := map[string]bool{}
 			for _, r := range consume(t, c, "c", len(lines)) {
 				got[string(r.Value)] = true
+				if ct := r.Attrs.CompressionType(); ct != want {
+					t.Fatalf("consumed record at %d/%d was stored with codec %d, want %d", r.Partition, r.Offset, ct, want)
+				}
+				if r.ProducerID < 0 || r.Attrs.IsTransactional() {
+					t.Fatalf("consumed record at %d/%d: producer id %d, transactional %v; want an idempotent producer's",
+						r.Partition, r.Offset, r.ProducerID, r.Attrs.IsTransactional())
+				}
 			}
 			for _, l := range lines {
 				if !got[l] {

@@ -122,7 +122,11 @@ func (s *Sink) Connect(context.Context) error {
 	if c := s.creds; c != nil {
 		switch {
 		case c.CredsFile != "":
-			opts = append(opts, nats.UserCredentials(c.CredsFile))
+			o := nats.UserCredentials(c.CredsFile)
+			if err := checkCreds(o); err != nil {
+				return fmt.Errorf("nats sink %q: credentials.creds_file: %w", s.name, err)
+			}
+			opts = append(opts, o)
 		case c.NkeyFile != "":
 			o, err := nats.NkeyOptionFromSeed(c.NkeyFile)
 			if err != nil {
@@ -157,6 +161,23 @@ func (s *Sink) Connect(context.Context) error {
 	}
 	s.nc, s.js, s.closed = nc, js, closed
 	return nil
+}
+
+// checkCreds reads a creds file through the option made of it. The client itself checks only
+// that the file reads; its JWT and seed are used when connecting, in the background, so a
+// broken file would otherwise show only as a connection retried forever.
+func checkCreds(o nats.Option) error {
+	var probe nats.Options
+	if err := o(&probe); err != nil { // it reads the file once
+		return err
+	}
+	// Read without error a moment ago; should it fail now, the empty JWT is refused below.
+	userJWT, _ := probe.UserJWT()
+	if strings.Count(userJWT, ".") != 2 { // header.claims.signature
+		return errors.New("holds no user JWT")
+	}
+	_, err := probe.SignatureCB([]byte("probe"))
+	return err
 }
 
 // ackFailed records a message that failed after it was published: an error ack, an ack

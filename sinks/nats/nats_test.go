@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -341,5 +343,86 @@ func TestLifecycle(t *testing.T) {
 	}
 	if _, err := reg.New("bus", reg.NewOptions()); err == nil {
 		t.Fatal("registration built a sink from invalid options")
+	}
+}
+
+// TestBatchLargerThanMaxPending: a batch of 1000 events with max_pending 8 is stored whole and
+// in order, and no more than 8 messages ever await their ack. The embedded nats-server stands
+// for JetStream; a subscriber on every subject of the account watches the traffic: each event
+// published to the stream's subject, and each of JetStream's acks to the publisher's reply
+// inbox. Arriving on one subscription, they keep the server's order, and an ack is sent only
+// after its message, so published minus acked is at most what the client had in flight.
+func TestBatchLargerThanMaxPending(t *testing.T) {
+	const events, maxPending = 1000, 8
+	srv := startServer(t, t.TempDir(), -1, nil)
+	st := createStream(t, srv.ClientURL(), "EVENTS", nil, "ingestd.>")
+
+	watch, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(watch.Close)
+	var (
+		mu                         sync.Mutex
+		published, acked, inFlight int
+		most                       int
+	)
+	sub, err := watch.Subscribe(">", func(m *nats.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case strings.HasPrefix(m.Subject, "ingestd.") && strings.HasPrefix(m.Reply, nats.InboxPrefix):
+			published++
+			inFlight++
+			most = max(most, inFlight)
+		case strings.HasPrefix(m.Subject, nats.InboxPrefix) && strings.Contains(string(m.Data), `"seq":`):
+			acked++
+			inFlight--
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.SetPendingLimits(-1, -1); err != nil {
+		t.Fatal(err)
+	}
+	if err := watch.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	var data strings.Builder
+	for i := range events {
+		fmt.Fprintf(&data, `{"event":{"n":%d},"stream_id":"s1"}`+"\n", i)
+	}
+	s := newSink(t, srv.ClientURL(), func(o *Options) { o.MaxPending = maxPending })
+	if err := s.WriteBatch(ctx, batch(data.String())); err != nil {
+		t.Fatal(err)
+	}
+
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		p, a, m := published, acked, most
+		mu.Unlock()
+		if p == events && a == events {
+			if m > maxPending || m < 1 {
+				t.Fatalf("up to %d messages awaited their ack at once, max_pending is %d", m, maxPending)
+			}
+			t.Logf("at most %d messages in flight", m)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("watcher saw %d messages published and %d acked, want %d each", p, a, events)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := readStream(t, st)
+	if len(got) != events {
+		t.Fatalf("stream holds %d messages, want %d", len(got), events)
+	}
+	for i, m := range got {
+		if want := fmt.Sprintf(`{"event":{"n":%d},"stream_id":"s1"}`, i); m.data != want {
+			t.Fatalf("message %d = %s, want %s", i, m.data, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
@@ -71,6 +72,41 @@ func BenchmarkWriteBatchLean(b *testing.B) {
 			defer srv.Close()
 			o := NewOptions()
 			o.URL, o.Token, o.Compression = srv.URL, testToken, comp
+			s := newSink(b, o)
+			batch := batchOf(1000)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(batch.Data)))
+			for b.Loop() {
+				if err := s.WriteBatch(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkOpenTelemetry sends 1000-event batches to the OpenTelemetry Collector's
+// splunkhecreceiver (bin/tools/otelhec, standing for an OTel Collector taking HEC; skipped when
+// it is not built), which decodes every envelope into a log record; with ack on, each batch also
+// waits for the collector's ack extension to confirm it. The receiver runs in its own process,
+// so its allocations do not count here.
+func BenchmarkOpenTelemetry(b *testing.B) {
+	bin, err := otelhecBinary()
+	if err != nil {
+		b.Skipf("the OpenTelemetry HEC receiver is missing (%v); build it with `make deps`", err)
+	}
+	addr := startOtelhec(b, bin, os.DevNull)
+	for _, c := range []struct {
+		name, comp string
+		ack        bool
+	}{{"none", CompressionNone, false}, {"gzip", CompressionGzip, false}, {"ack", CompressionNone, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			o := NewOptions()
+			o.URL, o.Token, o.Compression = "http://"+addr, testToken, c.comp
+			o.HostField, o.Sourcetype = "metadata.host", "_json"
+			o.Fields = map[string]string{"env": "metadata.env", "event_id": "event_id"}
+			o.Ack = Ack{Enabled: c.ack, PollInterval: time.Millisecond, Timeout: time.Minute}
 			s := newSink(b, o)
 			batch := batchOf(1000)
 			b.ReportAllocs()

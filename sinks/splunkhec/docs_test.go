@@ -24,7 +24,8 @@ import (
 )
 
 // The config example in the docs loads through the config loader as written (its TLS files
-// made real), and its stored event turns into the envelope the docs show.
+// made real), and its stored event turns into the envelope the docs show, as a bare server that
+// keeps the request body (standing for HEC's event endpoint) receives it.
 func TestDocsExample(t *testing.T) {
 	page, err := os.ReadFile("../../docs/sinks/splunk_hec.md")
 	if err != nil {

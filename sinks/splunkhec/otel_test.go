@@ -25,39 +25,18 @@ type otelRecord struct {
 }
 
 // TestOpenTelemetryHECReceiver sends batches through the sink, gzip and plain, with indexer
-// acknowledgement, to the OpenTelemetry Collector's Splunk HEC receiver (a real HEC
-// implementation, standing in for Splunk: bin/tools/otelhec, built by `make deps`) and compares
-// every record it decoded with what was sent: the event, the time to the millisecond, the
-// envelope's host/source/sourcetype/index and the indexed fields.
+// acknowledgement, to the OpenTelemetry Collector's splunkhecreceiver itself (bin/tools/otelhec,
+// built by `make deps`, runs the collector's receiver and ack extension: it stands for an OTel
+// Collector taking HEC, a real HEC implementation besides Splunk's) and compares every record it
+// decoded with what was sent: the event, the time to the millisecond, the envelope's
+// host/source/sourcetype/index and the indexed fields.
 func TestOpenTelemetryHECReceiver(t *testing.T) {
-	bin := os.Getenv("OTELHEC_BIN")
-	if bin == "" {
-		bin = filepath.Join("..", "..", "bin", "tools", "otelhec")
-	}
-	if _, err := os.Stat(bin); err != nil {
+	bin, err := otelhecBinary()
+	if err != nil {
 		t.Fatalf("the OpenTelemetry HEC receiver is missing (%v); build it with `make deps` (.ci/test-deps)", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
 	out := filepath.Join(t.TempDir(), "records.ndjson")
-	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "-listen", addr, "-out", out, "-ack")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("otelhec stderr:\n%s", stderr.String())
-		}
-	})
-	waitReady(t, addr)
+	addr := startOtelhec(t, bin, out)
 
 	const perBatch = 50
 	sent := 0
@@ -115,7 +94,44 @@ func TestOpenTelemetryHECReceiver(t *testing.T) {
 	}
 }
 
-func waitReady(t *testing.T, addr string) {
+// otelhecBinary returns the path of the otelhec binary: $OTELHEC_BIN, or bin/tools/otelhec.
+func otelhecBinary() (string, error) {
+	bin := os.Getenv("OTELHEC_BIN")
+	if bin == "" {
+		bin = filepath.Join("..", "..", "bin", "tools", "otelhec")
+	}
+	_, err := os.Stat(bin)
+	return bin, err
+}
+
+// startOtelhec runs bin with indexer acknowledgement on a free loopback port, writing its
+// records to out, until the test ends; it returns the address once the port accepts.
+func startOtelhec(tb testing.TB, bin, out string) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, "-listen", addr, "-out", out, "-ack")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if tb.Failed() {
+			tb.Logf("otelhec stderr:\n%s", stderr.String())
+		}
+	})
+	waitReady(tb, addr)
+	return addr
+}
+
+func waitReady(t testing.TB, addr string) {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {

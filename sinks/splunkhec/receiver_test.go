@@ -14,11 +14,11 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
-// hecReceiver stands in for Splunk Enterprise's HTTP Event Collector: it checks the token,
-// parses each request's concatenated envelopes strictly (every one an object with an "event"
-// and a numeric "time", metadata strings, "fields" of strings), gunzips, hands out ackIds per
-// channel and answers the ack endpoint, with the codes and texts HEC uses. Scripted answers
-// replace the next event or ack POSTs' answers.
+// hecReceiver stands for the HTTP Event Collector of Splunk Enterprise and Splunk Cloud (no
+// Splunk runs here): it checks the token, parses each request's concatenated envelopes strictly
+// (every one an object with an "event" and a numeric "time", metadata strings, "fields" of
+// strings), gunzips, hands out ackIds per channel and answers the ack endpoint, with the codes
+// and texts HEC uses. Scripted answers replace the next event or ack POSTs' answers.
 type hecReceiver struct {
 	t          *testing.T
 	srv        *httptest.Server

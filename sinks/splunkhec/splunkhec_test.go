@@ -53,6 +53,7 @@ func envelopeOf(t *testing.T, o *Options, event string, fallback int64) string {
 	return string(e.appendEvent(nil, []byte(event), make([]fieldpath.Value, e.set.Len()), fallback))
 }
 
+// No server: without an event_field, the envelope carries the whole stored event.
 func TestEnvelopeDefaultSendsWholeEvent(t *testing.T) {
 	o := NewOptions()
 	ev := eventLine(7)
@@ -62,6 +63,8 @@ func TestEnvelopeDefaultSendsWholeEvent(t *testing.T) {
 	}
 }
 
+// No server: the *_field paths win over the static values, and indexed fields keep only
+// strings and numbers.
 func TestEnvelopeMapping(t *testing.T) {
 	o := NewOptions()
 	o.HostField = "metadata.host"
@@ -85,6 +88,8 @@ func TestEnvelopeMapping(t *testing.T) {
 	}
 }
 
+// No server: an event_field that is missing, null or empty sends the whole event instead,
+// which HEC would refuse (codes 12, 13).
 func TestEnvelopeEventFallsBackToWholeEvent(t *testing.T) {
 	o := NewOptions()
 	o.EventField = "event.message"
@@ -103,6 +108,7 @@ func TestEnvelopeEventFallsBackToWholeEvent(t *testing.T) {
 	}
 }
 
+// No server: the time field in its forms, and the fallbacks to received_at and the batch time.
 func TestEnvelopeTime(t *testing.T) {
 	const fallback = int64(1739370736_000042000) // 1739370736.000042
 	for _, c := range []struct{ ts, want string }{
@@ -139,6 +145,8 @@ func TestEnvelopeTime(t *testing.T) {
 	}
 }
 
+// Against the strict receiver (standing for Splunk Enterprise/Cloud HEC): one POST per batch,
+// plain and gzip, every envelope checked as HEC checks it, with the configured headers.
 func TestWriteBatchDelivers(t *testing.T) {
 	for _, comp := range []string{CompressionNone, CompressionGzip} {
 		t.Run(comp, func(t *testing.T) {
@@ -175,6 +183,8 @@ func TestWriteBatchDelivers(t *testing.T) {
 	}
 }
 
+// Against the strict receiver (standing for Splunk Enterprise/Cloud HEC with a useACK token):
+// WriteBatch returns only once the ack endpoint confirms the batch, on one channel.
 func TestWriteBatchWaitsForAck(t *testing.T) {
 	r := newReceiver(t)
 	r.useAck, r.pollsToAck = true, 3
@@ -198,6 +208,7 @@ func TestWriteBatchWaitsForAck(t *testing.T) {
 	}
 }
 
+// No server: the channel option is sent as is; without it each sink picks a random UUID.
 func TestChannelOptionAndRandomDefault(t *testing.T) {
 	o := NewOptions()
 	o.URL, o.Token, o.Ack.Enabled = "http://splunk:8088", "t0ken", true
@@ -214,6 +225,8 @@ func TestChannelOptionAndRandomDefault(t *testing.T) {
 	}
 }
 
+// Against the strict receiver (standing for Splunk Enterprise/Cloud HEC) never confirming the
+// ack: the batch fails as retryable after ack.timeout.
 func TestAckTimeoutIsRetryable(t *testing.T) {
 	r := newReceiver(t)
 	r.useAck, r.pollsToAck = true, 1<<30
@@ -232,6 +245,8 @@ func TestAckTimeoutIsRetryable(t *testing.T) {
 	}
 }
 
+// Against the strict receiver (standing for Splunk Enterprise/Cloud HEC) with scripted answers
+// to the ack poll: busy and 5xx keep polling, a refusal or a malformed answer fails the batch.
 func TestAckPollAnswers(t *testing.T) {
 	r := newReceiver(t)
 	r.useAck, r.pollsToAck = true, 1
@@ -260,6 +275,8 @@ func TestAckPollAnswers(t *testing.T) {
 	}
 }
 
+// Against the strict receiver (standing for Splunk Enterprise/Cloud HEC) never confirming the
+// ack: the wait ends with the batch's context.
 func TestAckWaitEndsWithContext(t *testing.T) {
 	r := newReceiver(t)
 	r.useAck, r.pollsToAck = true, 1<<30
@@ -273,7 +290,8 @@ func TestAckWaitEndsWithContext(t *testing.T) {
 	}
 }
 
-// A token without indexer acknowledgement answers no ackId: the batch is delivered as is.
+// Against the strict receiver (standing for Splunk Enterprise/Cloud HEC) with a token without
+// indexer acknowledgement: it answers no ackId, and the batch is delivered as is.
 func TestAckOnTokenWithoutAck(t *testing.T) {
 	r := newReceiver(t)
 	o := optionsFor(r)
@@ -287,6 +305,8 @@ func TestAckOnTokenWithoutAck(t *testing.T) {
 	}
 }
 
+// Against the strict receiver (standing for Splunk Enterprise/Cloud HEC) answering with HEC's
+// statuses, codes and texts: each classified for the engine, the token never in the error.
 func TestErrorAnswers(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -334,7 +354,8 @@ func TestErrorAnswers(t *testing.T) {
 	}
 }
 
-// The receiver's own refusals, not scripted ones: a wrong token and envelopes it cannot use.
+// The strict receiver's own refusals (standing for Splunk Enterprise/Cloud HEC), not scripted
+// ones: a wrong token and a request without data.
 func TestReceiverRefusals(t *testing.T) {
 	r := newReceiver(t)
 	o := optionsFor(r)
@@ -356,6 +377,8 @@ func TestReceiverRefusals(t *testing.T) {
 	}
 }
 
+// Against the strict receiver (standing for Splunk Enterprise/Cloud HEC), stopped: a refused
+// connection is retryable and names the request.
 func TestNetworkErrorIsRetryable(t *testing.T) {
 	r := newReceiver(t)
 	s := newSink(t, optionsFor(r))
@@ -366,6 +389,8 @@ func TestNetworkErrorIsRetryable(t *testing.T) {
 	}
 }
 
+// Against the strict receiver's server (standing for Splunk Enterprise/Cloud HEC) hanging on
+// every request: the request timeout ends the POST, retryably.
 func TestTimeout(t *testing.T) {
 	block := make(chan struct{})
 	r := newReceiver(t)
@@ -380,6 +405,7 @@ func TestTimeout(t *testing.T) {
 	}
 }
 
+// No server: an empty batch, WriteBatch before Connect, Close twice.
 func TestWriteBatchEdges(t *testing.T) {
 	o := NewOptions()
 	o.URL, o.Token = "http://127.0.0.1:1", "t0ken"
@@ -401,6 +427,7 @@ func TestWriteBatchEdges(t *testing.T) {
 	}
 }
 
+// No server: every invalid option is reported, keyed by its YAML path.
 func TestValidate(t *testing.T) {
 	o := &Options{
 		URL: "ftp://u:secret@splunk", Token: "has space", Path: "services", TimeField: "", EventField: "a..b",
@@ -444,6 +471,7 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// No server: the registry builds the sink from its own options only.
 func TestRegistered(t *testing.T) {
 	reg, ok := sinks.Lookup("splunk_hec")
 	if !ok || reg.Concurrency != Concurrency {
@@ -459,6 +487,8 @@ func TestRegistered(t *testing.T) {
 	}
 }
 
+// Against the strict receiver over TLS (standing for Splunk Enterprise/Cloud HEC on https):
+// the CA file is trusted, an unknown certificate is retryable, a vanished CA file fails Connect.
 func TestTLS(t *testing.T) {
 	r := &hecReceiver{t: t, token: testToken, channels: map[string]*hecChannel{}}
 	r.srv = httptest.NewTLSServer(http.HandlerFunc(r.serve))

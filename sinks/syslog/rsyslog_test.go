@@ -20,7 +20,7 @@ type rsyslog struct {
 	dir      string
 }
 
-func startRsyslog(t *testing.T) *rsyslog {
+func startRsyslog(t testing.TB) *rsyslog {
 	t.Helper()
 	bin, err := exec.LookPath("rsyslogd")
 	if err != nil {
@@ -69,7 +69,7 @@ action(type="omfile" file=%[5]q template="fields")
 }
 
 // freePort returns a loopback address whose port was free a moment ago.
-func freePort(t *testing.T, network string) string {
+func freePort(t testing.TB, network string) string {
 	t.Helper()
 	if network == "udp" {
 		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -88,7 +88,7 @@ func freePort(t *testing.T, network string) string {
 }
 
 // lines waits until file holds n lines and returns them.
-func (r *rsyslog) lines(t *testing.T, file string, n int) []string {
+func (r *rsyslog) lines(t testing.TB, file string, n int) []string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -1,0 +1,414 @@
+package nats
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+
+	"github.com/ingestd/ingestd/sinks"
+)
+
+// pki is a throwaway CA with two certificates it signed: one for the server at 127.0.0.1 and
+// one for a client, each written as PEM files in a temporary directory.
+type pki struct {
+	ca                   *x509.CertPool
+	caFile               string
+	serverCert           tls.Certificate
+	clientCert, clientKy string
+}
+
+func newPKI(t *testing.T) pki {
+	t.Helper()
+	dir := t.TempDir()
+	writePEM := func(name, typ string, der []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	newKey := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	valid := func(serial int64, cn string) *x509.Certificate {
+		return &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
+			NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour)}
+	}
+
+	caKey := newKey()
+	caTmpl := valid(1, "ingestd test CA")
+	caTmpl.IsCA, caTmpl.BasicConstraintsValid, caTmpl.KeyUsage = true, true, x509.KeyUsageCertSign
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := func(tmpl *x509.Certificate) (certFile, keyFile string) {
+		key := newKey()
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, key.Public(), caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writePEM(tmpl.Subject.CommonName+".pem", "CERTIFICATE", der), writePEM(tmpl.Subject.CommonName+"-key.pem", "PRIVATE KEY", keyDER)
+	}
+	srvTmpl := valid(2, "nats-server")
+	srvTmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
+	srvTmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	srvCertFile, srvKeyFile := issue(srvTmpl)
+	cliTmpl := valid(3, "ingestd-client")
+	cliTmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+
+	p := pki{ca: x509.NewCertPool(), caFile: writePEM("ca.pem", "CERTIFICATE", caDER)}
+	p.ca.AddCert(caCert)
+	p.clientCert, p.clientKy = issue(cliTmpl)
+	if p.serverCert, err = tls.LoadX509KeyPair(srvCertFile, srvKeyFile); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// connInfo returns what the server knows of the sink's connection (named "ingestd/bus").
+func connInfo(t *testing.T, srv *server.Server) *server.ConnInfo {
+	t.Helper()
+	cz, err := srv.Connz(&server.ConnzOptions{Username: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cz.Conns {
+		if c.Name == "ingestd/bus" {
+			return c
+		}
+	}
+	t.Fatalf("the server has no connection of the sink among %d", len(cz.Conns))
+	return nil
+}
+
+// TestTLS: against an embedded nats-server (standing for a NATS deployment) that requires TLS
+// and a client certificate from its CA, the sink trusts that CA by tls.ca_file, presents
+// tls.cert_file, and delivers over TLS. Without the client certificate, or trusting only the
+// system's roots, the server is never reached and batches fail retryably; an unreadable CA file
+// fails Connect.
+func TestTLS(t *testing.T) {
+	p := newPKI(t)
+	srv := startServer(t, t.TempDir(), -1, func(o *server.Options) {
+		o.TLSConfig = &tls.Config{
+			Certificates: []tls.Certificate{p.serverCert},
+			ClientAuth:   tls.RequireAndVerifyClientCert,
+			ClientCAs:    p.ca,
+			MinVersion:   tls.VersionTLS12,
+		}
+		o.TLSVerify = true
+		o.TLSTimeout = 2
+	})
+	url := "tls://" + srv.Addr().String()
+
+	// The test's own connection, to make the stream and read it back.
+	nc, err := nats.Connect(url, nats.RootCAs(p.caFile), nats.ClientCert(p.clientCert, p.clientKy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"ingestd.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s := newSink(t, url, func(o *Options) {
+		o.TLS = &TLS{CAFile: p.caFile, CertFile: p.clientCert, KeyFile: p.clientKy}
+	})
+	if err := s.WriteBatch(ctx, batch(lines)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readStream(t, st); len(got) != 2 {
+		t.Fatalf("stream holds %d messages, want 2", len(got))
+	}
+	ci := connInfo(t, srv)
+	if ci.TLSVersion == "" || len(ci.TLSPeerCerts) != 1 || ci.TLSPeerCerts[0].Subject != "CN=ingestd-client" {
+		t.Fatalf("the sink's connection: TLS version %q, peer certificates %+v; want TLS with the client certificate", ci.TLSVersion, ci.TLSPeerCerts)
+	}
+
+	for name, tc := range map[string]*TLS{
+		"no client certificate": {CAFile: p.caFile},
+		"system roots only":     {CertFile: p.clientCert, KeyFile: p.clientKy},
+	} {
+		t.Run(name, func(t *testing.T) {
+			bad := newSink(t, url, func(o *Options) { o.TLS = tc; o.AckTimeout = time.Second })
+			wantKind(t, bad.WriteBatch(ctx, batch(lines)), sinks.Retryable)
+		})
+	}
+
+	garbage := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(garbage, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := NewOptions()
+	o.URL, o.TLS = url, &TLS{CAFile: garbage}
+	gs, err := New("bus", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gs.Connect(ctx); err == nil {
+		gs.Close(ctx)
+		t.Fatal("Connect accepted a CA file without a certificate")
+	}
+}
+
+// operatorServer runs an embedded nats-server in operator (decentralized JWT) mode, standing
+// for a NATS deployment secured with nsc-issued credentials: it trusts one operator, whose
+// account has JetStream enabled. It returns the server and the account's signing key pair,
+// from which users are issued.
+func operatorServer(t *testing.T) (*server.Server, nkeys.KeyPair) {
+	t.Helper()
+	newAccount := func() (nkeys.KeyPair, string) {
+		kp, err := nkeys.CreateAccount()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, _ := kp.PublicKey()
+		return kp, pub
+	}
+	opKP, err := nkeys.CreateOperator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opPub, _ := opKP.PublicKey()
+	// JetStream needs a system account for its internal subscriptions.
+	_, sysPub := newAccount()
+	accKP, accPub := newAccount()
+
+	resolver := &server.MemAccResolver{}
+	for pub, name := range map[string]string{sysPub: "SYS", accPub: "INGEST"} {
+		ac := jwt.NewAccountClaims(pub)
+		ac.Name = name
+		if pub == accPub {
+			ac.Limits.JetStreamLimits = jwt.JetStreamLimits{MemoryStorage: jwt.NoLimit, DiskStorage: jwt.NoLimit, Streams: jwt.NoLimit, Consumer: jwt.NoLimit}
+		}
+		accJWT, err := ac.Encode(opKP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := resolver.Store(pub, accJWT); err != nil {
+			t.Fatal(err)
+		}
+	}
+	oc := jwt.NewOperatorClaims(opPub)
+	oc.Name, oc.SystemAccount = "test-operator", sysPub
+	opJWT, err := oc.Encode(opKP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := jwt.DecodeOperatorClaims(opJWT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, t.TempDir(), -1, func(o *server.Options) {
+		o.TrustedOperators = []*jwt.OperatorClaims{op}
+		o.AccountResolver = resolver
+		o.SystemAccount = sysPub
+	})
+	return srv, accKP
+}
+
+// writeCreds issues a user of the account signed by accKP and writes its .creds file (the
+// user JWT and its nkey seed, as nsc writes them). It returns the file and the user's public key.
+func writeCreds(t *testing.T, accKP nkeys.KeyPair, name string) (string, string) {
+	t.Helper()
+	userKP, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	userPub, _ := userKP.PublicKey()
+	uc := jwt.NewUserClaims(userPub)
+	uc.Name = name
+	userJWT, err := uc.Encode(accKP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, err := userKP.Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := jwt.FormatUserConfig(userJWT, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), name+".creds")
+	if err := os.WriteFile(p, creds, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p, userPub
+}
+
+// TestCredsFile: with credentials.creds_file, the sink logs in to a server in operator mode as
+// the file's user and delivers to JetStream in that user's account. A user issued by an account
+// the operator never signed is refused: batches fail retryably and nothing is stored. A creds
+// file without a JWT fails Connect, as the docs say of unreadable credential files.
+func TestCredsFile(t *testing.T) {
+	srv, accKP := operatorServer(t)
+	admin, _ := writeCreds(t, accKP, "admin")
+	nc, err := nats.Connect(srv.ClientURL(), nats.UserCredentials(admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"ingestd.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	creds, user := writeCreds(t, accKP, "ingestd")
+	s := newSink(t, srv.ClientURL(), func(o *Options) { o.Credentials = &Credentials{CredsFile: creds} })
+	if err := s.WriteBatch(ctx, batch(lines)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readStream(t, st); len(got) != 2 {
+		t.Fatalf("stream holds %d messages, want 2", len(got))
+	}
+	if ci := connInfo(t, srv); ci.AuthorizedUser != user {
+		t.Fatalf("the sink logged in as %q, want the creds file's user %q", ci.AuthorizedUser, user)
+	}
+
+	strangerKP, err := nkeys.CreateAccount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, _ := writeCreds(t, strangerKP, "stranger")
+	bad := newSink(t, srv.ClientURL(), func(o *Options) {
+		o.Credentials = &Credentials{CredsFile: stranger}
+		o.AckTimeout = time.Second
+	})
+	wantKind(t, bad.WriteBatch(ctx, batch(lines)), sinks.Retryable)
+	if got := readStream(t, st); len(got) != 2 {
+		t.Fatalf("stream holds %d messages after the refused user's batch, want 2", len(got))
+	}
+
+	// The client reads a creds file only when it connects; the sink reads it at Connect, so a
+	// broken one fails the start or the reload instead of a connection retried forever.
+	userJWT, err := jwt.NewUserClaims(user).Encode(accKP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedKP, _ := nkeys.CreateUser()
+	seed, _ := seedKP.Seed()
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"removed after validation": "",
+		"no JWT":                   "not a creds file\n",
+		"JWT, no seed":             userJWT + "\n",
+		"seed, no JWT":             string(seed) + "\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".creds")
+			if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			o := NewOptions()
+			o.URL, o.Credentials = srv.ClientURL(), &Credentials{CredsFile: file}
+			s, err := New("bus", o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if content == "" {
+				os.Remove(file)
+			}
+			if err := s.Connect(ctx); err == nil {
+				s.Close(ctx)
+				t.Fatal("Connect accepted the creds file")
+			} else if !strings.Contains(err.Error(), "credentials.creds_file") || strings.Contains(err.Error(), string(seed)) {
+				t.Fatalf("Connect error does not name the option, or repeats the seed: %v", err)
+			}
+		})
+	}
+}
+
+// TestNkeyFile: with credentials.nkey_file, the sink answers the server's nonce with the
+// seed's signature; an embedded nats-server that knows the user's public nkey stands for a NATS
+// deployment with nkey users.
+func TestNkeyFile(t *testing.T) {
+	userKP, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	userPub, _ := userKP.PublicKey()
+	seed, _ := userKP.Seed()
+	seedFile := filepath.Join(t.TempDir(), "ingestd.nk")
+	if err := os.WriteFile(seedFile, seed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, t.TempDir(), -1, func(o *server.Options) { o.Nkeys = []*server.NkeyUser{{Nkey: userPub}} })
+	opt, err := nats.NkeyOptionFromSeed(seedFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(srv.ClientURL(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"ingestd.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSink(t, srv.ClientURL(), func(o *Options) { o.Credentials = &Credentials{NkeyFile: seedFile} })
+	if err := s.WriteBatch(ctx, batch(lines)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readStream(t, st); len(got) != 2 {
+		t.Fatalf("stream holds %d messages, want 2", len(got))
+	}
+	if ci := connInfo(t, srv); ci.AuthorizedUser != userPub {
+		t.Fatalf("the sink logged in as %q, want %q", ci.AuthorizedUser, userPub)
+	}
+
+	other, _ := nkeys.CreateUser()
+	otherSeed, _ := other.Seed()
+	otherFile := filepath.Join(t.TempDir(), "other.nk")
+	if err := os.WriteFile(otherFile, otherSeed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := newSink(t, srv.ClientURL(), func(o *Options) {
+		o.Credentials = &Credentials{NkeyFile: otherFile}
+		o.AckTimeout = time.Second
+	})
+	wantKind(t, bad.WriteBatch(ctx, batch(lines)), sinks.Retryable)
+}
