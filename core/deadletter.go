@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,7 +69,7 @@ func (d *deadLetter) write(b *sinks.Batch, reason error, reasons []string, now t
 	if err := os.MkdirAll(d.dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(deadLetterFile(d.dir, d.sink, now), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := openDeadLetter(deadLetterFile(d.dir, d.sink, now))
 	if err != nil {
 		return err
 	}
@@ -94,9 +95,13 @@ type ReplayReport struct {
 
 // ReplayDeadLetters sends the events in the dead-letter files of sink again, through a fresh
 // instance of that sink built from cfg, in file order, batched by stream within each file.
-// A file delivered whole is renamed to <file>.replayed, so a second run does not send it again.
-// Delivery errors are retried while they are retryable (up to attempts times); a permanent
-// refusal stops the replay with the file left in place.
+//
+// It may run while the server does. Each file is first claimed: renamed to <file>.replaying,
+// so that the server's next refusals start a new file, and locked until a write the server had
+// begun is finished. A file delivered whole is renamed to <file>.replayed, so a second run does
+// not send it again. Delivery errors are retried while they are retryable (up to attempts
+// times), a batch too large is split; a permanent refusal or the last failed attempt stops the
+// replay, and the claimed file keeps only the events not yet delivered, for the next run.
 func ReplayDeadLetters(ctx context.Context, cfg *config.Config, sinkName string, attempts int) (ReplayReport, error) {
 	var rep ReplayReport
 	var sc *config.Sink
@@ -108,9 +113,18 @@ func ReplayDeadLetters(ctx context.Context, cfg *config.Config, sinkName string,
 	if sc == nil {
 		return rep, fmt.Errorf("no sink is named %q", sinkName)
 	}
-	files, err := filepath.Glob(filepath.Join(sc.DeadLetter.Dir, sinkName+"-*.ndjson"))
-	if err != nil || len(files) == 0 {
+	// Files an earlier run claimed and did not finish come first: they are the older.
+	claimed, err := filepath.Glob(filepath.Join(sc.DeadLetter.Dir, sinkName+"-*.ndjson"+claimSuffix))
+	if err != nil {
 		return rep, err
+	}
+	fresh, err := filepath.Glob(filepath.Join(sc.DeadLetter.Dir, sinkName+"-*.ndjson"))
+	if err != nil {
+		return rep, err
+	}
+	files := append(claimed, fresh...)
+	if len(files) == 0 {
+		return rep, nil
 	}
 	reg, ok := sinks.Lookup(sc.Type)
 	if !ok {
@@ -125,72 +139,135 @@ func ReplayDeadLetters(ctx context.Context, cfg *config.Config, sinkName string,
 		return rep, fmt.Errorf("sink %q: connect: %w", sc.Name, err)
 	}
 	for _, file := range files {
-		n, err := replayFile(ctx, sk, sc, file, attempts)
+		name := strings.TrimSuffix(file, claimSuffix)
+		if file == name {
+			if err := os.Rename(file, name+claimSuffix); err != nil {
+				return rep, err
+			}
+		}
+		n, err := replayFile(ctx, sk, sc, name+claimSuffix, attempts)
 		rep.Events += n
 		if err != nil {
-			return rep, fmt.Errorf("%s: %w", file, err)
+			return rep, fmt.Errorf("%s: %w", name, err)
 		}
-		if err := os.Rename(file, file+".replayed"); err != nil {
+		if err := os.Rename(name+claimSuffix, replayedName(name)); err != nil {
 			return rep, err
 		}
-		rep.Files = append(rep.Files, file)
+		rep.Files = append(rep.Files, name)
 	}
 	return rep, nil
 }
 
+// replayedName is where a replayed file is kept: <file>.replayed, or <file>.replayed-N when a
+// file of the same day was replayed before.
+func replayedName(name string) string {
+	p := name + ".replayed"
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
+			return p
+		}
+		p = fmt.Sprintf("%s.replayed-%d", name, i)
+	}
+}
+
+// claimSuffix marks a dead-letter file a replay has taken from the server.
+const claimSuffix = ".replaying"
+
+// replayFile sends the records of a claimed file. If it stops early, the file is rewritten with
+// the records not yet delivered, so the next run sends no event twice.
 func replayFile(ctx context.Context, sk sinks.Sink, sc *config.Sink, file string, attempts int) (int, error) {
-	f, err := os.Open(file)
+	f, err := lockClaimed(file)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	batches := map[string]*sinks.Batch{}
+	type pending struct {
+		sinks.Batch
+		lines []int // the file's lines in it
+	}
+	batches := map[string]*pending{}
 	var order []string
+	var done []bool // by line
 	sent := 0
-	flush := func(b *sinks.Batch) error {
+	flush := func(b *pending) error {
 		if b.Events == 0 {
 			return nil
 		}
-		if err := writeWithRetry(ctx, sk, b, sc.Retry, attempts); err != nil {
+		if err := writeWithRetry(ctx, sk, &b.Batch, sc.Retry, attempts); err != nil {
 			return err
 		}
+		for _, l := range b.lines {
+			done[l] = true
+		}
 		sent += b.Events
-		b.Data, b.Events = b.Data[:0], 0
+		b.Data, b.Events, b.lines = b.Data[:0], 0, b.lines[:0]
 		return nil
 	}
-	sc2 := bufio.NewScanner(f)
-	sc2.Buffer(nil, 64<<20)
-	for line := 1; sc2.Scan(); line++ {
-		var dl deadLettered
-		if err := json.Unmarshal(sc2.Bytes(), &dl); err != nil || len(dl.Event) == 0 {
-			return sent, fmt.Errorf("line %d is not a dead-letter record", line)
-		}
-		b := batches[dl.StreamID]
-		if b == nil {
-			b = &sinks.Batch{Stream: dl.Stream, StreamID: dl.StreamID, ReceivedAt: time.Now().UnixNano()}
-			batches[dl.StreamID] = b
-			order = append(order, dl.StreamID)
-		}
-		b.Data = append(append(b.Data, dl.Event...), '\n')
-		b.Events++
-		if b.Events >= sc.Batch.MaxEvents || len(b.Data) >= sc.Batch.MaxBytes {
-			if err := flush(b); err != nil {
-				return sent, err
+	run := func() error {
+		sc2 := bufio.NewScanner(f)
+		sc2.Buffer(nil, 64<<20)
+		for line := 0; sc2.Scan(); line++ {
+			done = append(done, false)
+			var dl deadLettered
+			if err := json.Unmarshal(sc2.Bytes(), &dl); err != nil || len(dl.Event) == 0 {
+				return fmt.Errorf("line %d is not a dead-letter record", line+1)
+			}
+			b := batches[dl.StreamID]
+			if b == nil {
+				b = &pending{Batch: sinks.Batch{Stream: dl.Stream, StreamID: dl.StreamID, ReceivedAt: time.Now().UnixNano()}}
+				batches[dl.StreamID] = b
+				order = append(order, dl.StreamID)
+			}
+			b.Data = append(append(b.Data, dl.Event...), '\n')
+			b.Events++
+			b.lines = append(b.lines, line)
+			if b.Events >= sc.Batch.MaxEvents || len(b.Data) >= sc.Batch.MaxBytes {
+				if err := flush(b); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	if err := sc2.Err(); err != nil {
-		return sent, err
-	}
-	for _, id := range order {
-		if err := flush(batches[id]); err != nil {
-			return sent, err
+		if err := sc2.Err(); err != nil {
+			return err
 		}
+		for _, id := range order {
+			if err := flush(batches[id]); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	return sent, nil
+	err = run()
+	if err != nil && sent > 0 {
+		err = errors.Join(err, keepUndelivered(file, done))
+	}
+	return sent, err
 }
 
-// writeWithRetry writes b, waiting between retryable failures as the engine does.
+// keepUndelivered rewrites a claimed file with the records whose line is not done (lines past
+// the end of done were never read and stay), replacing it atomically.
+func keepUndelivered(file string, done []bool) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var out []byte
+	i := 0
+	for line := range bytes.Lines(data) {
+		if i >= len(done) || !done[i] {
+			out = append(out, line...)
+		}
+		i++
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, out, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
+}
+
+// writeWithRetry writes b, waiting between retryable failures and splitting a batch too large
+// as the engine does.
 func writeWithRetry(ctx context.Context, sk sinks.Sink, b *sinks.Batch, r config.Retry, attempts int) error {
 	wait := r.InitialBackoff
 	for try := 1; ; try++ {
@@ -199,6 +276,17 @@ func writeWithRetry(ctx context.Context, sk sinks.Sink, b *sinks.Batch, r config
 			return nil
 		}
 		kind, least := sinks.Classify(err)
+		if kind == sinks.TooLarge && b.Events > 1 {
+			cut, n := 0, 0
+			for n < b.Events/2 {
+				cut += bytes.IndexByte(b.Data[cut:], '\n') + 1
+				n++
+			}
+			first, second := *b, *b
+			first.Data, first.Events = b.Data[:cut], n
+			second.Data, second.Events = b.Data[cut:], b.Events-n
+			return errors.Join(writeWithRetry(ctx, sk, &first, r, attempts), writeWithRetry(ctx, sk, &second, r, attempts))
+		}
 		if kind == sinks.Permanent || kind == sinks.TooLarge || try >= attempts {
 			return fmt.Errorf("after %d attempt(s): %w", try, err)
 		}
