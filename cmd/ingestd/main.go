@@ -207,6 +207,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	slog.SetDefault(log) // sinks and libraries log through the default logger
 
 	var cfg *config.Config
 	var token string

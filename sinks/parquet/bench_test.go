@@ -49,6 +49,6 @@ func BenchmarkFillRow(b *testing.B) {
 	b.SetBytes(int64(len(line)))
 	for b.Loop() {
 		s.set.Lookup(line, e.vals)
-		s.fillRow(e, e.rows[0])
+		s.fillRow(e, e.rows[0], line, nil)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/parquet-go/parquet-go/compress"
 
 	"github.com/ingestd/ingestd/core/fieldpath"
+	"github.com/ingestd/ingestd/core/jsonraw"
 )
 
 // chunkRows is how many rows are built before they go to the writer, which takes rows in runs
@@ -39,7 +40,7 @@ func (s *Schema) newEncoder(codec Compression) *encoder {
 		vals:  make([]fieldpath.Value, len(s.cols)),
 	}
 	for i := range e.rows {
-		e.rows[i] = make(pq.Row, len(s.cols))
+		e.rows[i] = make(pq.Row, len(s.cols)+1)
 	}
 	return e
 }
@@ -50,18 +51,24 @@ func (s *Schema) newEncoder(codec Compression) *encoder {
 // expected to be valid JSON objects, as stored events are; other input gives unspecified
 // values but no panic.
 func (s *Schema) Encode(w io.Writer, ndjson []byte) (rows int, err error) {
-	st, err := s.EncodeStats(w, ndjson)
+	st, err := s.EncodeStats(w, ndjson, nil)
 	return st.Rows, err
 }
 
-// EncodeStats is Encode, also reporting how many values were nulled for their kind.
-func (s *Schema) EncodeStats(w io.Writer, ndjson []byte) (Stats, error) {
+// EncodeStats is Encode, also reporting how many values were nulled for their kind: in all,
+// and, when byColumn is not nil, per column. byColumn then holds one counter per column,
+// indexed as Columns(); EncodeStats sets each to its column's count.
+func (s *Schema) EncodeStats(w io.Writer, ndjson []byte, byColumn []int) (Stats, error) {
+	if byColumn != nil && len(byColumn) != len(s.cols)+1 {
+		return Stats{}, fmt.Errorf("parquet: %d counters for %d columns", len(byColumn), len(s.cols)+1)
+	}
+	clear(byColumn)
 	codec := s.Options.Compression
 	e, _ := s.pool.Get().(*encoder)
 	if e == nil || e.codec != codec {
 		e = s.newEncoder(codec)
 	}
-	st, err := s.encode(e, w, ndjson)
+	st, err := s.encode(e, w, ndjson, byColumn)
 	if err != nil {
 		// The writer may be half way through a page; start afresh next time.
 		return st, err
@@ -76,7 +83,7 @@ func (s *Schema) EncodeStats(w io.Writer, ndjson []byte) (Stats, error) {
 	return st, nil
 }
 
-func (s *Schema) encode(e *encoder, w io.Writer, ndjson []byte) (Stats, error) {
+func (s *Schema) encode(e *encoder, w io.Writer, ndjson []byte, byColumn []int) (Stats, error) {
 	var st Stats
 	e.w.Reset(w)
 	n := 0 // rows built in e.rows
@@ -97,7 +104,7 @@ func (s *Schema) encode(e *encoder, w io.Writer, ndjson []byte) (Stats, error) {
 			return st, fmt.Errorf("parquet: line %d is not a JSON object", line)
 		}
 		s.set.Lookup(obj, e.vals)
-		st.Mismatched += s.fillRow(e, e.rows[n])
+		st.Mismatched += s.fillRow(e, e.rows[n], obj, byColumn)
 		n++
 		if n == chunkRows {
 			if err := e.flushRows(n); err != nil {
@@ -129,8 +136,9 @@ func (e *encoder) flushRows(n int) error {
 	return nil
 }
 
-// fillRow sets row from the values the lookup found, and returns how many were of the wrong kind.
-func (s *Schema) fillRow(e *encoder, row pq.Row) (mismatched int) {
+// fillRow sets row from obj and the values the lookup found in it, and returns how many were
+// of the wrong kind, counting them in byColumn too unless it is nil.
+func (s *Schema) fillRow(e *encoder, row pq.Row, obj []byte, byColumn []int) (mismatched int) {
 	for i, c := range s.cols {
 		v, ok := e.value(c.typ, e.vals[i])
 		if ok {
@@ -139,10 +147,80 @@ func (s *Schema) fillRow(e *encoder, row pq.Row) (mismatched int) {
 		}
 		if v := e.vals[i]; v.Kind != 0 && v.Kind != fieldpath.Null {
 			mismatched++
+			if byColumn != nil {
+				byColumn[c.index]++
+			}
+			e.vals[i] = fieldpath.Value{} // not held by its column: extra keeps it
 		}
 		row[c.index] = pq.NullValue().Level(0, 0, c.index)
 	}
+	if x := s.extraMembers(e, obj); x != nil {
+		row[s.extra] = pq.ByteArrayValue(x).Level(0, 1, s.extra)
+	} else {
+		row[s.extra] = pq.NullValue().Level(0, 0, s.extra)
+	}
 	return mismatched
+}
+
+// extraMembers copies to the scratch space, as one JSON object, the top-level members of obj
+// that no column holds, and returns it; nil when every member is held. A column holds a member
+// when its value is the one the lookup found and the column took it, so an earlier duplicate
+// of a key (the lookup finds the last), or a value of the wrong kind, is kept here. Keys and
+// values are copied as stored.
+func (s *Schema) extraMembers(e *encoder, obj []byte) []byte {
+	start := len(e.scratch)
+	i := jsonraw.WS(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return nil
+	}
+	for i = jsonraw.WS(obj, i+1); i < len(obj) && obj[i] == '"'; {
+		k := jsonraw.StrClose(obj, i)
+		if k >= len(obj) {
+			break // an unterminated key, in invalid input
+		}
+		key := obj[i : k+1]
+		v := jsonraw.WS(obj, k+1)
+		if v >= len(obj) || obj[v] != ':' {
+			break
+		}
+		if v = jsonraw.WS(obj, v+1); v >= len(obj) {
+			break
+		}
+		end := s.held(e, obj[v:])
+		if end == 0 {
+			end = jsonraw.Skip(obj, v) - v
+			if len(e.scratch) == start {
+				e.scratch = append(e.scratch, '{')
+			} else {
+				e.scratch = append(e.scratch, ',')
+			}
+			e.scratch = append(e.scratch, key...)
+			e.scratch = append(e.scratch, ':')
+			e.scratch = append(e.scratch, obj[v:v+end]...)
+		}
+		if i = jsonraw.WS(obj, v+end); i >= len(obj) || obj[i] != ',' {
+			break
+		}
+		i = jsonraw.WS(obj, i+1)
+	}
+	if len(e.scratch) == start {
+		return nil
+	}
+	e.scratch = append(e.scratch, '}')
+	return e.scratch[start:len(e.scratch):len(e.scratch)]
+}
+
+// held returns the length of the value at the start of rest when a column holds its member,
+// else 0. A held value is the very one the lookup found for a top-level column, told by its
+// address: no key is compared, and the value, event and metadata being most of an event's
+// bytes, is not read again.
+func (s *Schema) held(e *encoder, rest []byte) int {
+	for _, c := range s.top {
+		if raw := e.vals[c].Raw; len(raw) > 0 && &raw[0] == &rest[0] {
+			return len(raw)
+		}
+	}
+	return 0
 }
 
 // value converts one JSON value to the column's type; false means null.

@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -92,7 +93,7 @@ func row(kv ...any) map[string]any {
 	m := map[string]any{}
 	for _, c := range []string{"timestamp", "received_at", "stream_id", "source", "event",
 		"metadata", "event_id", "event_amount", "event_count", "event_status", "event_ok",
-		"event_at", "metadata_env"} {
+		"event_at", "metadata_env", "extra"} {
 		m[c] = nil
 	}
 	for i := 0; i < len(kv); i += 2 {
@@ -111,7 +112,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 		`{"timestamp":"2025-02-12T14:32:15Z","source":"payments-app","event":{"amount":1234.5,"count":3,"status":"declined","ok":true,"at":"2025-02-12T14:30:00.5Z"},"metadata":{"env":"prod"},"stream_id":"s1","received_at":"2025-02-12T14:32:15.123456789Z","event_id":"5f0c8e3a9b1d4e7f8a2c6b0d9e1f3a5c-0"}`,
 		// Wrong kinds everywhere: all null, each counted.
 		`{"timestamp":1739370735,"source":"a","event":{"amount":"12","count":1.5,"status":7,"ok":"true","at":"yesterday"},"metadata":{"env":{"x":1}},"stream_id":"s1","received_at":"2025-02-12 14:32:15","event_id":9}`,
-		// JSON nulls and missing members: null, not counted; extra members ignored.
+		// JSON nulls and missing members: null, not counted; other members kept in extra.
 		`{"source":null,"event":{"amount":null,"count":null},"stream_id":"s2","received_at":"2025-02-12T14:32:15Z","extra":[1,2]}`,
 		"",
 		// Escapes, offsets, integral forms, bounds.
@@ -122,7 +123,9 @@ func TestEncodeRoundTrip(t *testing.T) {
 		`{"event":{"count":9223372036854775807,"at":"2025-02-30T00:00:00Z"}}`,
 	}
 	var buf bytes.Buffer
-	st, err := s.EncodeStats(&buf, []byte(strings.Join(lines, "\n")+"\n"))
+	byColumn := make([]int, len(s.Columns()))
+	byColumn[0] = 99 // set, not added to
+	st, err := s.EncodeStats(&buf, []byte(strings.Join(lines, "\n")+"\n"), byColumn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,8 +138,10 @@ func TestEncodeRoundTrip(t *testing.T) {
 			"metadata_env", "prod"),
 		row("source", "a", "stream_id", "s1",
 			"event", `{"amount":"12","count":1.5,"status":7,"ok":"true","at":"yesterday"}`,
-			"metadata", `{"env":{"x":1}}`),
-		row("stream_id", "s2", "received_at", ns("2025-02-12T14:32:15Z"), "event", `{"amount":null,"count":null}`),
+			"metadata", `{"env":{"x":1}}`,
+			"extra", `{"timestamp":1739370735,"received_at":"2025-02-12 14:32:15","event_id":9}`),
+		row("stream_id", "s2", "received_at", ns("2025-02-12T14:32:15Z"), "event", `{"amount":null,"count":null}`,
+			"extra", `{"extra":[1,2]}`),
 		row("timestamp", ns("2025-02-12T14:32:15.25Z"), "received_at", ns("2025-02-12T15:02:15Z"),
 			"stream_id", "s1", "source", "payé \"x\"",
 			"event", `{"amount":-1e3,"count":-9223372036854775808,"status":"a\nb","ok":false,"at":"2025-02-12T14:30:00\u005a"}`,
@@ -151,6 +156,13 @@ func TestEncodeRoundTrip(t *testing.T) {
 	if wantStats := (Stats{Rows: len(want), Mismatched: 11}); st != wantStats {
 		t.Errorf("stats %+v, want %+v", st, wantStats)
 	}
+	wantBy := map[string]int{"timestamp": 1, "received_at": 1, "event_id": 1, "event_amount": 1,
+		"event_count": 2, "event_status": 1, "event_ok": 1, "event_at": 2, "metadata_env": 1}
+	for i, c := range s.Columns() {
+		if byColumn[i] != wantBy[c.Name] {
+			t.Errorf("column %s: %d mismatched, want %d", c.Name, byColumn[i], wantBy[c.Name])
+		}
+	}
 	got := readBack(t, buf.Bytes())
 	if len(got) != len(want) {
 		t.Fatalf("%d rows, want %d", len(got), len(want))
@@ -158,6 +170,62 @@ func TestEncodeRoundTrip(t *testing.T) {
 	for i := range want {
 		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Errorf("row %d:\n got %v\nwant %v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestExtra: every top-level member no column holds is kept in extra, key and value as stored,
+// in their order; a member held by a column is not repeated there.
+func TestExtra(t *testing.T) {
+	s, err := NewSchema([]Column{{Path: "host", Type: "string"}, {Path: "client.ip", Type: "string"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ line, extra string }{
+		// Fields a client or enrich added at the top level.
+		{`{"source":"a","event":{},"tags":["x","y"],"n":1.5e3,"ok":false,"none":null,"stream_id":"s"}`,
+			`{"tags":["x","y"],"n":1.5e3,"ok":false,"none":null}`},
+		// Only held members: null.
+		{`{"source":"a","event":{"k":1},"metadata":{},"timestamp":"2025-02-12T14:32:15Z","host":"h1"}`, ""},
+		{`{}`, ""},
+		// A promoted top-level member is held; its wrong kind is not, nor is a fixed one's.
+		{`{"host":7,"source":"a","timestamp":1739370735,"event":{}}`, `{"host":7,"timestamp":1739370735}`},
+		// A path of two segments copies a value out: the member stays whole in extra.
+		{`{"client":{"ip":"10.0.0.1","port":443},"source":"a"}`, `{"client":{"ip":"10.0.0.1","port":443}}`},
+		// An escaped key is the member it names; an escaped key of no column is copied as is.
+		{`{"\u0073ource":"a","ho\u0073t":"h","x\"y":"\u00e9\n"}`, `{"x\"y":"\u00e9\n"}`},
+		// The lookup takes the last of duplicate keys; the earlier one is kept here.
+		{`{"host":"old","source":"a","host":"new"}`, `{"host":"old"}`},
+		// Whitespace between members goes; within a value it stays.
+		{" { \"a\" : 1 ,\t\"source\":\"s\", \"b\" : [ 1, {\"c\" : 2} ] } ", `{"a":1,"b":[ 1, {"c" : 2} ]}`},
+		// Strings holding braces, quotes and commas are skipped whole.
+		{`{"event":{"m":"}\",{"},"q":"a,\"b\":}","source":"a"}`, `{"q":"a,\"b\":}"}`},
+	} {
+		var out bytes.Buffer
+		if _, err := s.Encode(&out, []byte(c.line)); err != nil {
+			t.Fatalf("%s: %v", c.line, err)
+		}
+		got := readBack(t, out.Bytes())[0]["extra"]
+		var want any
+		if c.extra != "" {
+			want = c.extra
+			if !json.Valid([]byte(c.extra)) {
+				t.Fatalf("%s: the wanted extra is not JSON", c.line)
+			}
+		}
+		if got != want {
+			t.Errorf("%s: extra %v, want %v", c.line, got, want)
+		}
+	}
+}
+
+// TestEncodeStatsCounters: per-column counters must match the columns.
+func TestEncodeStatsCounters(t *testing.T) {
+	s, _ := NewSchema(testColumns)
+	for _, n := range []int{0, len(s.Columns()) - 1, len(s.Columns()) + 1} {
+		_, err := s.EncodeStats(io.Discard, []byte(`{"source":"a"}`), make([]int, n))
+		if want := fmt.Sprintf("parquet: %d counters for %d columns", n, len(s.Columns())); err == nil || err.Error() != want {
+			t.Errorf("%d counters: err %v, want %q", n, err, want)
 		}
 	}
 }
@@ -207,7 +275,7 @@ func TestEncodeEmpty(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", in, err)
 		}
-		if f.NumRows() != 0 || len(f.Schema().Columns()) != len(fixed) {
+		if f.NumRows() != 0 || len(f.Schema().Columns()) != len(fixed)+1 {
 			t.Fatalf("%q: %d rows, %d columns", in, f.NumRows(), len(f.Schema().Columns()))
 		}
 	}
@@ -300,6 +368,7 @@ func TestColumns(t *testing.T) {
 		{"event_at", "event.at", "timestamp", true},
 		{"event_id", "event_id", "string", true},
 		{"event_n", "event.n", "int64", true},
+		{"extra", "", "string", true},
 		{"metadata", "metadata", "string", true},
 		{"metadata_ok", "metadata.ok", "bool", true},
 		{"received_at", "received_at", "timestamp", true},
@@ -340,6 +409,7 @@ func TestNewSchemaErrors(t *testing.T) {
 		{[]Column{{Path: "event.a", Type: "int64"}, {Path: "event_a", Type: "string"}}, `column 1 (event_a): column name "event_a" is taken`},
 		{[]Column{{Path: "source", Type: "string"}}, `column 0 (source): column name "source" is taken`},
 		{[]Column{{Path: "event_id", Type: "int64"}}, `column 0 (event_id): column name "event_id" is taken`},
+		{[]Column{{Path: "extra", Type: "string"}}, `column 0 (extra): column name "extra" is taken`},
 	} {
 		s, err := NewSchema(c.cols)
 		if s != nil || err == nil || !strings.Contains(err.Error(), c.want) {

@@ -12,25 +12,34 @@
 //	source       BYTE_ARRAY STRING            dictionary-encoded
 //	event        BYTE_ARRAY STRING            the "event" member's JSON text, as stored
 //	metadata     BYTE_ARRAY STRING            the "metadata" member's JSON text, as stored
-//
-// The event id is unique per event and the same when the write-ahead log replays it, so the
-// duplicates that at-least-once delivery can leave are removed by keeping one row per id.
+//	extra        BYTE_ARRAY STRING            a JSON object of the top-level members no other
+//	                                          column holds, in their order; null when none
 //
 // and one optional column per promoted path: event.amount with type double becomes the column
 // event_amount (dots replaced by underscores) of physical type DOUBLE. The promoted types are
 // int64 (INT64), double (DOUBLE), string (BYTE_ARRAY STRING), bool (BOOLEAN) and timestamp
 // (INT64 TIMESTAMP(NANOS, UTC), read from an RFC 3339 string).
 //
+// The event id is unique per event and the same when the write-ahead log replays it, so the
+// duplicates that at-least-once delivery can leave are removed by keeping one row per id.
+//
 // Parquet-go orders a group's fields by name, so the columns appear in the file sorted by name;
-// readers address them by name. Other top-level members of an event are dropped.
+// readers address them by name.
+//
+// Nothing of an event is dropped: a top-level member is held by the column of its name (a
+// fixed one, or a promoted path of one segment) or else copied, key and value as stored, into
+// extra. Members a client or a processor added (a "host", "tags") thus land in extra, and so
+// does a member whose value its column could not take (a "timestamp" that is a number). A
+// promoted path of several segments copies a value out of its member; the member itself stays
+// in its own column or in extra.
 //
 // Pages are compressed with Snappy (the default) or Zstd, chosen by Schema.Options. A Schema is
 // shared by concurrent Encode calls; each takes a writer, with its page buffers, from a pool.
 //
 // A promoted value of the wrong JSON kind (a string in an int64 column, a fraction in an int64
 // column, a timestamp that is not RFC 3339) is written as null and counted in
-// Stats.Mismatched, so one odd event does not fail a batch. A JSON null, or a missing member,
-// is null without being counted.
+// Stats.Mismatched, and per column by EncodeStats, so one odd event does not fail a batch. A
+// JSON null, or a missing member, is null without being counted.
 package parquet
 
 import (
@@ -54,7 +63,7 @@ type Column struct {
 // ColumnInfo describes one column of the files a Schema writes, in file order.
 type ColumnInfo struct {
 	Name     string // column name in the file
-	Path     string // the event member it is read from
+	Path     string // the event member it is read from; empty for extra, which gathers members
 	Type     string // int64, double, string, bool or timestamp (see the package doc)
 	Nullable bool   // always true today: every column may be null
 }
@@ -118,7 +127,10 @@ type column struct {
 	index int  // leaf index in the Parquet schema, the value's position in a row
 }
 
-// fixed are the columns every file has, in the order the lookup set reads them.
+// extraName is the column of the top-level members no other column holds.
+const extraName = "extra"
+
+// fixed are the columns every file has but extra, in the order the lookup set reads them.
 var fixed = []column{
 	{name: "timestamp", path: "timestamp", typ: typTimestamp},
 	{name: "received_at", path: "received_at", typ: typTimestamp},
@@ -135,19 +147,22 @@ type Schema struct {
 	Options Options
 
 	cols   []column // fixed columns first, then the promoted ones, as set reads them
+	top    []int    // places in cols of the columns that hold a top-level member whole
+	extra  int      // leaf index of the extra column
 	set    *fieldpath.Set
 	schema *pq.Schema
 	pool   sync.Pool // *encoder
 }
 
 // NewSchema checks the promoted columns and builds the schema: every type must be known, every
-// path valid, and no two columns (fixed ones included) may share a name.
+// path valid, and no two columns (fixed ones and extra included) may share a name.
 func NewSchema(promoted []Column) (*Schema, error) {
 	s := &Schema{cols: append([]column(nil), fixed...)}
-	names := make(map[string]bool, len(fixed)+len(promoted))
+	names := make(map[string]bool, len(fixed)+1+len(promoted))
 	for _, c := range fixed {
 		names[c.name] = true
 	}
+	names[extraName] = true
 	var errs []error
 	for i, pc := range promoted {
 		typ, ok := typeNames[pc.Type]
@@ -171,21 +186,28 @@ func NewSchema(promoted []Column) (*Schema, error) {
 	}
 
 	paths := make([]*fieldpath.Path, len(s.cols))
-	group := make(pq.Group, len(s.cols))
+	group := make(pq.Group, len(s.cols)+1)
 	for i, c := range s.cols {
 		paths[i] = fieldpath.MustParse(c.path)
 		group[c.name] = c.node()
+		if !strings.Contains(c.path, ".") {
+			s.top = append(s.top, i)
+		}
 	}
+	group[extraName] = column{typ: typRaw}.node()
 	s.set = fieldpath.NewSet(paths...)
 	s.schema = pq.NewSchema("event", group)
 	for i := range s.cols {
-		leaf, ok := s.schema.Lookup(s.cols[i].name)
-		if !ok {
-			return nil, fmt.Errorf("column %q missing from the Parquet schema", s.cols[i].name)
-		}
-		s.cols[i].index = leaf.ColumnIndex
+		s.cols[i].index = s.leaf(s.cols[i].name)
 	}
+	s.extra = s.leaf(extraName)
 	return s, nil
+}
+
+// leaf returns the leaf index of a column the group was built with.
+func (s *Schema) leaf(name string) int {
+	leaf, _ := s.schema.Lookup(name)
+	return leaf.ColumnIndex
 }
 
 func (c column) node() pq.Node {
@@ -210,9 +232,10 @@ func (c column) node() pq.Node {
 
 // Columns describes the columns of the files, in file order.
 func (s *Schema) Columns() []ColumnInfo {
-	out := make([]ColumnInfo, len(s.cols))
+	out := make([]ColumnInfo, len(s.cols)+1)
 	for _, c := range s.cols {
 		out[c.index] = ColumnInfo{Name: c.name, Path: c.path, Type: c.typ.String(), Nullable: true}
 	}
+	out[s.extra] = ColumnInfo{Name: extraName, Type: typString.String(), Nullable: true}
 	return out
 }

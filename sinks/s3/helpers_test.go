@@ -24,12 +24,19 @@ var ctx = context.Background()
 const bucket = "events"
 
 // fakeS3 is gofakes3, an in-memory S3 implementation, standing in for S3: the tests drive it
-// with the real SDK client over HTTP. It records each request's method and query so tests can
-// see which API calls were made. It accepts any credentials, so it cannot catch signing bugs.
+// with the real SDK client over HTTP. In front of it a recording handler keeps each request's
+// method, query and headers, so tests can see which API calls were made and what they carried
+// on the wire. It accepts any credentials, so it cannot catch signing bugs.
 type fakeS3 struct {
 	*httptest.Server
 	mu       sync.Mutex
-	requests []string // "METHOD ?query"
+	requests []request
+}
+
+// request is one request as it reached the server.
+type request struct {
+	method, query string
+	header        http.Header
 }
 
 func newFakeS3(t testing.TB) *fakeS3 {
@@ -42,7 +49,7 @@ func newFakeS3(t testing.TB) *fakeS3 {
 	f := &fakeS3{}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
-		f.requests = append(f.requests, r.Method+" ?"+r.URL.RawQuery)
+		f.requests = append(f.requests, request{method: r.Method, query: r.URL.RawQuery, header: r.Header.Clone()})
 		f.mu.Unlock()
 		handler.ServeHTTP(w, r)
 	}))
@@ -56,11 +63,24 @@ func (f *fakeS3) count(method, q string) int {
 	defer f.mu.Unlock()
 	n := 0
 	for _, r := range f.requests {
-		if strings.HasPrefix(r, method+" ") && strings.Contains(r, q) {
+		if r.method == method && strings.Contains(r.query, q) {
 			n++
 		}
 	}
 	return n
+}
+
+// recorded returns the requests with the method whose query matches the predicate.
+func (f *fakeS3) recorded(method string, query func(string) bool) []request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []request
+	for _, r := range f.requests {
+		if r.method == method && query(r.query) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // newSink returns a connected sink writing to the server at url, with the options changed by

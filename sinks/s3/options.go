@@ -14,7 +14,7 @@ import (
 
 // Defaults of the options a config may leave out.
 const (
-	DefaultRegion             = "us-east-1"
+	DefaultRegion             = "us-east-1" // when neither the options nor the AWS chain name one
 	DefaultTimeField          = TimeReceivedAt
 	DefaultFormat             = FormatNDJSON
 	DefaultMultipartThreshold = 16 << 20
@@ -45,7 +45,8 @@ const maxObjectSize = 5 << 30
 type Options struct {
 	// Bucket receives the objects.
 	Bucket string `yaml:"bucket"`
-	// Region is the bucket's AWS region.
+	// Region is the bucket's AWS region. Empty leaves it to the AWS chain (AWS_REGION,
+	// AWS_DEFAULT_REGION, the profile), then DefaultRegion.
 	Region string `yaml:"region"`
 	// Endpoint is the base URL of an S3-compatible store (MinIO, R2, Ceph...); empty for AWS.
 	Endpoint string `yaml:"endpoint"`
@@ -82,7 +83,6 @@ type Options struct {
 // NewOptions returns the options with every default in place, ready for YAML decoding.
 func NewOptions() *Options {
 	return &Options{
-		Region:             DefaultRegion,
 		TimeField:          DefaultTimeField,
 		Format:             DefaultFormat,
 		MultipartThreshold: DefaultMultipartThreshold,
@@ -114,9 +114,6 @@ func (o *Options) Validate() []sinks.FieldError {
 		add("bucket", "is required")
 	} else if strings.Contains(o.Bucket, "/") {
 		add("bucket", "is a bucket name, not a path: put prefixes in key")
-	}
-	if o.Region == "" {
-		add("region", "is required, such as "+DefaultRegion)
 	}
 	if o.Endpoint != "" {
 		if u, err := url.Parse(o.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

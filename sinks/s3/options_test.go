@@ -23,7 +23,6 @@ func TestValidate(t *testing.T) {
 	}{
 		{"no bucket", func(o *Options) { o.Bucket = "" }, []sinks.FieldError{fe("bucket", "is required")}},
 		{"bucket path", func(o *Options) { o.Bucket = "b/prefix" }, []sinks.FieldError{fe("bucket", "is a bucket name, not a path: put prefixes in key")}},
-		{"no region", func(o *Options) { o.Region = "" }, []sinks.FieldError{fe("region", "is required, such as us-east-1")}},
 		{"endpoint", func(o *Options) { o.Endpoint = "minio:9000" }, []sinks.FieldError{fe("endpoint", "must be an absolute http:// or https:// URL")}},
 		{"half keys", func(o *Options) { o.SecretAccessKey = "s3cr3t" }, []sinks.FieldError{fe("access_key_id", "and secret_access_key go together: set both or neither")}},
 		{"token alone", func(o *Options) { o.SessionToken = "tok" }, []sinks.FieldError{fe("session_token", "needs access_key_id and secret_access_key")}},

@@ -2,6 +2,7 @@ package s3
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/ingestd/ingestd/sinks/parquet"
 )
@@ -20,7 +21,10 @@ type ParquetOptions struct {
 }
 
 // parquetFormat encodes with one schema, built from the options once.
-type parquetFormat struct{ schema *parquet.Schema }
+type parquetFormat struct {
+	schema  *parquet.Schema
+	columns []parquet.ColumnInfo // the schema's, for naming the columns in logs
+}
 
 func newParquetFormat(o *ParquetOptions) (*parquetFormat, error) {
 	if o == nil {
@@ -38,13 +42,31 @@ func newParquetFormat(o *ParquetOptions) (*parquetFormat, error) {
 	default:
 		return nil, fmt.Errorf("compression must be snappy or zstd, not %q", o.Compression)
 	}
-	return &parquetFormat{schema: s}, nil
+	return &parquetFormat{schema: s, columns: s.Columns()}, nil
 }
 
 func (p *parquetFormat) Encode(dst, ndjson []byte) ([]byte, error) {
+	dst, _, err := p.encode(dst, ndjson, nil)
+	return dst, err
+}
+
+// encode is Encode, also counting the values each column nulled for their kind in nulled:
+// nil, or one counter per column (see parquet.Schema.EncodeStats).
+func (p *parquetFormat) encode(dst, ndjson []byte, nulled []int) ([]byte, int, error) {
 	w := appender{b: dst}
-	_, err := p.schema.Encode(&w, ndjson)
-	return w.b, err
+	st, err := p.schema.EncodeStats(&w, ndjson, nulled)
+	return w.b, st.Mismatched, err
+}
+
+// nulledAttrs names the columns that nulled values, with their counts, for a log line.
+func (p *parquetFormat) nulledAttrs(nulled []int) []any {
+	var attrs []any
+	for i, n := range nulled {
+		if n > 0 {
+			attrs = append(attrs, slog.Int(p.columns[i].Name, n))
+		}
+	}
+	return attrs
 }
 
 func (p *parquetFormat) Extension() string   { return ".parquet" }

@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,16 +58,18 @@ type Sink struct {
 	parts     *partitioner
 	client    *s3.Client // built by Connect
 	closed    atomic.Bool
-	scratches sync.Pool // *scratch
+	scratches sync.Pool    // *scratch
+	log       *slog.Logger // slog.Default(): sinks are given no logger
 }
 
 // scratch holds one WriteBatch's buffers, reused across batches.
 type scratch struct {
-	lines []line
-	group []byte // the NDJSON of one partition, when a batch spans several
-	body  []byte // the encoded object
-	key   []byte
-	parts []int64
+	lines  []line
+	group  []byte // the NDJSON of one partition, when a batch spans several
+	body   []byte // the encoded object
+	key    []byte
+	parts  []int64
+	nulled []int // per Parquet column, the values of one object nulled for their kind
 }
 
 // New returns an s3 sink named name (the name appears in its errors). It fails when opts do not
@@ -94,15 +97,21 @@ func New(name string, opts *Options) (*Sink, error) {
 		key:    key,
 		format: format,
 		parts:  newPartitioner(opts.TimeField, key.period),
+		log:    slog.Default(),
 	}
 	s.scratches.New = func() any { return new(scratch) }
 	return s, nil
 }
 
 // Connect builds the S3 client: static credentials when the options hold them, the standard
-// AWS chain otherwise. It does not contact the bucket, so ingestd starts while S3 is away.
+// AWS chain otherwise. Without a region in the options the SDK's chain picks it (AWS_REGION,
+// AWS_DEFAULT_REGION, the profile), and DefaultRegion when that finds none. It does not contact
+// the bucket, so ingestd starts while S3 is away.
 func (s *Sink) Connect(ctx context.Context) error {
-	load := []func(*config.LoadOptions) error{config.WithRegion(s.opts.Region)}
+	load := []func(*config.LoadOptions) error{config.WithDefaultRegion(DefaultRegion)}
+	if s.opts.Region != "" {
+		load = append(load, config.WithRegion(s.opts.Region))
+	}
 	if s.opts.AccessKeyID != "" {
 		load = append(load, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(
 			s.opts.AccessKeyID, s.opts.SecretAccessKey, s.opts.SessionToken)))
@@ -170,10 +179,21 @@ func containsPart(parts []int64, p int64) bool {
 	return false
 }
 
-// writeObject encodes ndjson, the events of b in the partition part, and uploads it.
+// writeObject encodes ndjson, the events of b in the partition part, and uploads it. A Parquet
+// object that holds nulls for values of the wrong type is logged once it is stored, with the
+// count per column and without the values, which may be sensitive.
 func (s *Sink) writeObject(ctx context.Context, sc *scratch, b *sinks.Batch, part int64, ndjson []byte) error {
 	var err error
-	sc.body, err = s.format.Encode(sc.body[:0], ndjson)
+	nulled := 0
+	pf, isParquet := s.format.(*parquetFormat)
+	if isParquet {
+		if len(sc.nulled) != len(pf.columns) {
+			sc.nulled = make([]int, len(pf.columns))
+		}
+		sc.body, nulled, err = pf.encode(sc.body[:0], ndjson, sc.nulled)
+	} else {
+		sc.body, err = s.format.Encode(sc.body[:0], ndjson)
+	}
 	if err != nil {
 		return sinks.PermanentError(fmt.Errorf("s3 sink %q: encoding: %w", s.name, err))
 	}
@@ -186,6 +206,11 @@ func (s *Sink) writeObject(ctx context.Context, sc *scratch, b *sinks.Batch, par
 	}
 	if err != nil {
 		return classify(fmt.Errorf("s3 sink %q: writing s3://%s/%s: %w", s.name, s.opts.Bucket, key, err))
+	}
+	if nulled > 0 {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "parquet values of the wrong type stored as null",
+			slog.String("sink", s.name), slog.String("object", "s3://"+s.opts.Bucket+"/"+key),
+			slog.Int("nulled", nulled), slog.Group("columns", pf.nulledAttrs(sc.nulled)...))
 	}
 	return nil
 }

@@ -78,6 +78,7 @@ func TestSnowflakeColumnsMatchSchema(t *testing.T) {
 		{`"SOURCE"`, "VARCHAR", "$1:source::VARCHAR"},
 		{`"EVENT"`, "VARIANT", "PARSE_JSON($1:event::VARCHAR)"},
 		{`"METADATA"`, "VARIANT", "PARSE_JSON($1:metadata::VARCHAR)"},
+		{`"EXTRA"`, "VARIANT", "PARSE_JSON($1:extra::VARCHAR)"},
 		{`"EVENT_AMOUNT"`, "FLOAT", "$1:event_amount::FLOAT"},
 		{`"EVENT_AT"`, "TIMESTAMP_NTZ(9)", "TO_TIMESTAMP_NTZ($1:event_at::NUMBER(19,0), 9)"},
 		{`"EVENT_COUNT"`, "NUMBER(19,0)", "$1:event_count::NUMBER(19,0)"},
@@ -180,6 +181,12 @@ func TestSnowflakeDefaults(t *testing.T) {
 	got := setupSQL(t, "lake", parquetOptions(), SetupParams{RoleARN: "arn:aws:iam::1:role/r"})
 	if strings.Contains(got, "Replace the role ARN") || !strings.Contains(got, "STORAGE_AWS_ROLE_ARN = 'arn:aws:iam::1:role/r'") {
 		t.Errorf("a given role ARN:\n%s", got)
+	}
+	// A region left to the AWS chain is not named.
+	o := parquetOptions()
+	o.Region = ""
+	if got := setupSQL(t, "lake", o, SetupParams{}); !strings.HasPrefix(got, "-- Snowflake stage loading for the ingestd s3 sink lake (bucket acme-events).\n") {
+		t.Errorf("no region:\n%s", got)
 	}
 }
 
