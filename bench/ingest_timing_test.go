@@ -16,7 +16,9 @@ import (
 // BenchmarkIngest sends each workload through Engine.Handler, one request context per
 // goroutine, and stops the clock when the discard sink has written every event: the handler,
 // the ring, the shard worker, the sink batch and WriteBatch are all inside the measurement.
+// format:ndjson/batch:100/clients:many compares the acknowledgement modes (benchmarkAcks).
 func BenchmarkIngest(b *testing.B) {
+	b.Run("format:ndjson/batch:100/clients:many", benchmarkAcks)
 	for _, w := range workloads() {
 		b.Run(w.name, func(b *testing.B) {
 			eng := startEngine(b, 10000, 4<<20)
