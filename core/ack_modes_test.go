@@ -96,6 +96,10 @@ sinks:
 	if took < 300*time.Millisecond || took > 3*time.Second {
 		t.Fatalf("answered after %v, want about the 300ms ack_timeout", took)
 	}
+	// accepted all the same: counted as received, not as rejected
+	if got, rej := testutil.ToFloat64(te.met.received.WithLabelValues("s")), testutil.ToFloat64(te.met.rejected.WithLabelValues("s", "overloaded")); got != 3 || rej != 0 {
+		t.Fatalf("received %v, rejected %v; want 3 and 0", got, rej)
+	}
 	if n := len(fast.Lines()); n != 3 {
 		t.Fatalf("the healthy sink holds %d of the 3 events", n)
 	}

@@ -211,7 +211,7 @@ func (e *Engine) ingest(ctx *fasthttp.RequestCtx, g *generation, now time.Time) 
 	st.met.bytes.Add(float64(size))
 	if t != nil {
 		if code := e.awaitDelivery(ctx, t); code != apierr.OK {
-			return st, code, n
+			return st, code, 0 // accepted and counted so: not rejected, though the answer is 503
 		}
 	}
 	writeAccepted(ctx, size, st, n)
