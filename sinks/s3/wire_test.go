@@ -127,3 +127,23 @@ func TestRegionFromTheAWSChain(t *testing.T) {
 		})
 	}
 }
+
+// TestCredentialsFromTheAWSChain: without keys in the options the SDK's default chain supplies
+// them (here the environment, as on a machine whose role's keys are exported); the request is
+// signed with that access key, read off the wire.
+func TestCredentialsFromTheAWSChain(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "no-credentials"))
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENTKEY01")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret-from-the-environment")
+	f := newFakeS3(t)
+	s := newSink(t, f.URL, func(o *Options) { o.AccessKeyID, o.SecretAccessKey = "", "" })
+	if err := s.WriteBatch(ctx, batch(event(1, "2025-02-12T14:32:15Z", "2025-02-12T14:32:15Z"))); err != nil {
+		t.Fatal(err)
+	}
+	puts := f.recorded(http.MethodPut, func(string) bool { return true })
+	if len(puts) != 1 || !strings.Contains(puts[0].header.Get("Authorization"), "Credential=AKIAENVIRONMENTKEY01/") {
+		t.Fatalf("not signed with the environment's key: %v", puts)
+	}
+}
