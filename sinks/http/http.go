@@ -12,10 +12,8 @@ package http
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -53,13 +51,13 @@ type Sink struct {
 	array       bool
 	compression string
 	timeout     time.Duration
-	tls         *TLS
+	tlsOpts     *TLS
 	secrets     [][]byte // masked in response excerpts
 
-	// transport is built by Connect. WriteBatch calls its RoundTrip directly: an http.Client
-	// would add redirects and cookies the sink does not want, and a copy of the headers per
-	// request.
-	transport *http.Transport
+	// tr's transport is built by Connect. WriteBatch calls its RoundTrip directly: an
+	// http.Client would add redirects and cookies the sink does not want, and a copy of the
+	// headers per request.
+	tr tlsfiles.Pool
 
 	zstd   *zstd.Encoder // safe for concurrent EncodeAll; it pools its own encoder states
 	bodies *reqbody.Pool
@@ -84,7 +82,7 @@ func New(name string, opts *Options) (*Sink, error) {
 		array:       opts.Format == FormatJSONArray,
 		compression: opts.Compression,
 		timeout:     opts.Timeout,
-		tls:         opts.TLS,
+		tlsOpts:     opts.TLS,
 	}
 	if s.array {
 		s.header.Set("Content-Type", "application/json")
@@ -159,39 +157,10 @@ func credentialHeader(name string) bool {
 // Connect builds the HTTP transport, reading the TLS files. It does not contact the receiver:
 // it may be down at start, and deliveries retry.
 func (s *Sink) Connect(context.Context) error {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t := s.tls; t != nil {
-		cfg.ServerName = t.ServerName
-		cfg.InsecureSkipVerify = t.InsecureSkipVerify
-		if t.CAFile != "" {
-			pool, err := tlsfiles.LoadCAs(t.CAFile)
-			if err != nil {
-				return fmt.Errorf("http sink %q: tls.ca_file: %w", s.name, err)
-			}
-			cfg.RootCAs = pool
-		}
-		if t.CertFile != "" {
-			cert, key, err := tlsfiles.LoadKeyPair(t.CertFile, t.KeyFile)
-			if err != nil {
-				return fmt.Errorf("http sink %q: %s: %w", s.name, key, err)
-			}
-			cfg.Certificates = []tls.Certificate{cert}
-		}
+	// Every worker keeps its connection to the one host between batches.
+	if err := s.tr.Open(s.tlsOpts, s.timeout, 1, Concurrency); err != nil {
+		return fmt.Errorf("http sink %q: %w", s.name, err)
 	}
-	tr := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: s.timeout, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:     cfg,
-		TLSHandshakeTimeout: min(s.timeout, 10*time.Second),
-		ForceAttemptHTTP2:   true, // despite the custom TLS config
-		MaxIdleConns:        Concurrency,
-		MaxIdleConnsPerHost: Concurrency, // every worker keeps its connection between batches
-		IdleConnTimeout:     90 * time.Second,
-	}
-	if s.transport != nil {
-		s.transport.CloseIdleConnections()
-	}
-	s.transport = tr
 	return nil
 }
 
@@ -202,7 +171,7 @@ func (s *Sink) WriteBatch(ctx context.Context, b *sinks.Batch) error {
 	if len(b.Data) == 0 {
 		return nil
 	}
-	tr := s.transport
+	tr := s.tr.Transport
 	if tr == nil {
 		return fmt.Errorf("http sink %q: WriteBatch before Connect", s.name)
 	}
@@ -239,8 +208,6 @@ func (s *Sink) WriteBatch(ctx context.Context, b *sinks.Batch) error {
 
 // Close drops the idle connections. The sink stays usable: a later batch dials again.
 func (s *Sink) Close(context.Context) error {
-	if s.transport != nil {
-		s.transport.CloseIdleConnections()
-	}
+	s.tr.Close()
 	return nil
 }

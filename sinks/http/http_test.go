@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/sinks/internal/testpki"
 )
 
 func TestRegistered(t *testing.T) {
@@ -152,7 +153,7 @@ func TestTLSWithCustomCA(t *testing.T) {
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake refused below
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	ca := serverCA(t, srv)
+	ca := testpki.CertFile(t, srv.Certificate())
 
 	s := newSink(t, srv.URL, func(o *Options) { o.TLS = &TLS{CAFile: ca} })
 	write(t, s, batch(lines))
@@ -177,25 +178,25 @@ func TestTLSWithCustomCA(t *testing.T) {
 }
 
 func TestMutualTLS(t *testing.T) {
-	certFile, keyFile, cert := clientCert(t)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
+	ca := testpki.New(t)
+	client := ca.Client(t)
 	var peer string
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		peer = r.TLS.PeerCertificates[0].Subject.CommonName
 	}))
-	srv.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}
+	srv.TLS = ca.ServerConfig(t, tls.RequireAndVerifyClientCert)
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake refused below
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	ca := serverCA(t, srv)
 
-	s := newSink(t, srv.URL, func(o *Options) { o.TLS = &TLS{CAFile: ca, CertFile: certFile, KeyFile: keyFile} })
+	s := newSink(t, srv.URL, func(o *Options) {
+		o.TLS = &TLS{CAFile: ca.CertFile, CertFile: client.CertFile, KeyFile: client.KeyFile}
+	})
 	write(t, s, batch(lines))
-	if peer != "ingestd test client" {
+	if peer != testpki.ClientName {
 		t.Fatalf("server saw client %q", peer)
 	}
-	s = newSink(t, srv.URL, func(o *Options) { o.TLS = &TLS{CAFile: ca} })
+	s = newSink(t, srv.URL, func(o *Options) { o.TLS = &TLS{CAFile: ca.CertFile} })
 	if err := s.WriteBatch(ctx, batch(lines)); err == nil {
 		t.Fatal("the server took a request without a client certificate")
 	}
@@ -228,15 +229,15 @@ func TestConnect(t *testing.T) {
 
 	f := func(remove func(ca, cert, key string) string, wantErr string) {
 		t.Helper()
-		certFile, keyFile, _ := clientCert(t)
-		ca := writeFile(t, "ca.pem", mustRead(t, certFile))
+		ca := testpki.New(t)
+		client := ca.Client(t)
 		o.URL = "https://127.0.0.1:1/down"
-		o.TLS = &TLS{CAFile: ca, CertFile: certFile, KeyFile: keyFile}
+		o.TLS = &TLS{CAFile: ca.CertFile, CertFile: client.CertFile, KeyFile: client.KeyFile}
 		s, err := New("hook", o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Remove(remove(ca, certFile, keyFile)); err != nil {
+		if err := os.Remove(remove(ca.CertFile, client.CertFile, client.KeyFile)); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Connect(ctx); err == nil || !strings.Contains(err.Error(), wantErr) {
@@ -247,15 +248,6 @@ func TestConnect(t *testing.T) {
 	f(func(ca, cert, key string) string { return ca }, `http sink "hook": tls.ca_file: open `)
 	f(func(ca, cert, key string) string { return cert }, `http sink "hook": tls.cert_file: open `)
 	f(func(ca, cert, key string) string { return key }, `http sink "hook": tls.key_file: open `)
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func TestEmptyBatchSendsNothing(t *testing.T) {

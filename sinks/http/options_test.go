@@ -11,6 +11,7 @@ import (
 
 	"github.com/ingestd/ingestd/core/config"
 	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/sinks/internal/testpki"
 )
 
 func TestNewOptionsDefaults(t *testing.T) {
@@ -31,11 +32,12 @@ func TestDocsExample(t *testing.T) {
 	if m == nil {
 		t.Fatal("docs/sinks/http.md has no yaml example")
 	}
-	certFile, keyFile, _ := clientCert(t)
+	ca := testpki.New(t)
+	client := ca.Client(t)
 	example := strings.NewReplacer(
-		"/etc/ingestd/webhook-ca.pem", certFile,
-		"/etc/ingestd/client.pem", certFile,
-		"/etc/ingestd/client-key.pem", keyFile,
+		"/etc/ingestd/webhook-ca.pem", ca.CertFile,
+		"/etc/ingestd/client.pem", client.CertFile,
+		"/etc/ingestd/client-key.pem", client.KeyFile,
 	).Replace(string(m[1]))
 	t.Setenv("WEBHOOK_TOKEN", "tok-from-env")
 	t.Setenv("WEBHOOK_API_KEY", "key-from-env")
@@ -53,7 +55,7 @@ func TestDocsExample(t *testing.T) {
 		Compression: "gzip",
 		Headers:     map[string]string{"X-Team": "payments", "X-Api-Key": "key-from-env"},
 		Auth:        &Auth{Bearer: "tok-from-env"},
-		TLS:         &TLS{CAFile: certFile, CertFile: certFile, KeyFile: keyFile, ServerName: "hooks.example.com"},
+		TLS:         &TLS{CAFile: ca.CertFile, CertFile: client.CertFile, KeyFile: client.KeyFile, ServerName: "hooks.example.com"},
 		Timeout:     30 * time.Second,
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -70,8 +72,9 @@ func TestDocsExample(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	certFile, keyFile, _ := clientCert(t)
-	otherCert, otherKey, _ := clientCert(t)
+	ca := testpki.New(t)
+	client, other := ca.Client(t), ca.Client(t)
+	caFile, certFile, keyFile, otherCert, otherKey := ca.CertFile, client.CertFile, client.KeyFile, other.CertFile, other.KeyFile
 	missing := filepath.Join(t.TempDir(), "missing.pem")
 	notPEM := writeFile(t, "not.pem", []byte("hello"))
 
@@ -113,7 +116,7 @@ func TestValidate(t *testing.T) {
 	f(func(o *Options) { o.Auth = &Auth{Bearer: "s3cret-value"} })
 	f(func(o *Options) { o.Auth = &Auth{Basic: &BasicAuth{User: "u"}} })
 	f(func(o *Options) {
-		o.TLS = &TLS{CAFile: certFile, CertFile: certFile, KeyFile: keyFile, ServerName: "x", InsecureSkipVerify: true}
+		o.TLS = &TLS{CAFile: caFile, CertFile: certFile, KeyFile: keyFile, ServerName: "x", InsecureSkipVerify: true}
 	})
 
 	// url
@@ -163,8 +166,8 @@ func TestValidate(t *testing.T) {
 	f(func(o *Options) { o.URL = "http://h/x"; o.TLS = &TLS{} }, fe("tls", "applies only to an https url"))
 	f(func(o *Options) { o.TLS = &TLS{CAFile: missing} }, fe("tls.ca_file", "no such file"))
 	f(func(o *Options) { o.TLS = &TLS{CAFile: notPEM} }, fe("tls.ca_file", "holds no PEM certificate"))
-	f(func(o *Options) { o.TLS = &TLS{KeyFile: keyFile} }, fe("tls.key_file", "needs tls.cert_file"))
-	f(func(o *Options) { o.TLS = &TLS{CertFile: certFile} }, fe("tls.cert_file", "needs tls.key_file"))
+	f(func(o *Options) { o.TLS = &TLS{KeyFile: keyFile} }, fe("tls", "cert_file and key_file go together"))
+	f(func(o *Options) { o.TLS = &TLS{CertFile: certFile} }, fe("tls", "cert_file and key_file go together"))
 	f(func(o *Options) { o.TLS = &TLS{CertFile: missing, KeyFile: keyFile} }, fe("tls.cert_file", "no such file"))
 	f(func(o *Options) { o.TLS = &TLS{CertFile: certFile, KeyFile: missing} }, fe("tls.key_file", "no such file"))
 	f(func(o *Options) { o.TLS = &TLS{CertFile: certFile, KeyFile: otherKey} }, fe("tls.cert_file", "private key does not match public key"))
@@ -179,7 +182,7 @@ func TestValidate(t *testing.T) {
 		*o = Options{URL: "ftp://x", Method: "DELETE", Format: "xml", Compression: "lz4", Auth: &Auth{}, TLS: &TLS{KeyFile: keyFile}}
 	},
 		fe("url", "must start with http"), fe("method", "DELETE"), fe("format", "xml"), fe("compression", "lz4"),
-		fe("auth", "needs"), fe("tls.key_file", "needs tls.cert_file"), fe("timeout", "positive"))
+		fe("auth", "needs"), fe("tls", "cert_file and key_file go together"), fe("timeout", "positive"))
 }
 
 // TestValidateThroughConfig: the loader reports the sink's problems at their lines.

@@ -126,9 +126,9 @@ func (s *Sink) clientOptions() ([]kgo.Opt, error) {
 		}
 	}
 	if o.TLS != nil {
-		cfg, err := o.TLS.config()
+		cfg, key, err := o.TLS.Config()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", key, err)
 		}
 		opts = append(opts, kgo.DialTLSConfig(cfg))
 	}

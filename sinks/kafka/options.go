@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"crypto/tls"
 	"fmt"
 	"slices"
 	"strings"
@@ -67,7 +66,7 @@ type Options struct {
 	// SASL authenticates to the brokers.
 	SASL *SASL `yaml:"sasl"`
 	// TLS encrypts connections to the brokers.
-	TLS *TLS `yaml:"tls"`
+	TLS *tlsfiles.Client `yaml:"tls"`
 	// RequestTimeout bounds how long a record may wait to be acknowledged, and each dial.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 }
@@ -77,17 +76,6 @@ type SASL struct {
 	Mechanism string `yaml:"mechanism"`
 	Username  string `yaml:"username"`
 	Password  string `yaml:"password"`
-}
-
-// TLS configures connections to the brokers.
-type TLS struct {
-	// CAFile is a PEM bundle of the CAs to trust instead of the system's roots.
-	CAFile string `yaml:"ca_file"`
-	// CertFile and KeyFile are a PEM client certificate and its key, for mutual TLS.
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
-	// InsecureSkipVerify accepts any broker certificate; for tests only.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
 // NewOptions returns the options with every default in place, ready for YAML decoding.
@@ -165,47 +153,13 @@ func (o *Options) Validate() []sinks.FieldError {
 			add("sasl.password", "is required")
 		}
 	}
-	if t := o.TLS; t != nil {
-		if t.CAFile != "" {
-			if _, err := tlsfiles.LoadCAs(t.CAFile); err != nil {
-				add("tls.ca_file", err.Error())
-			}
-		}
-		switch {
-		case t.KeyFile != "" && t.CertFile == "":
-			add("tls.key_file", "needs tls.cert_file")
-		case t.CertFile != "" && t.KeyFile == "":
-			add("tls.cert_file", "needs tls.key_file")
-		case t.CertFile != "":
-			if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
-				add("tls.cert_file", err.Error())
-			}
-		}
+	if o.TLS != nil {
+		o.TLS.Check(add)
 	}
 	if o.RequestTimeout < time.Second { // franz-go's least record timeout
 		add("request_timeout", fmt.Sprintf("must be at least 1s, such as %v; got %v", DefaultRequestTimeout, o.RequestTimeout))
 	}
 	return errs
-}
-
-// config builds the client's TLS settings from t, reading its files.
-func (t *TLS) config() (*tls.Config, error) {
-	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify}
-	if t.CAFile != "" {
-		pool, err := tlsfiles.LoadCAs(t.CAFile)
-		if err != nil {
-			return nil, err
-		}
-		c.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, err
-		}
-		c.Certificates = []tls.Certificate{cert}
-	}
-	return c, nil
 }
 
 // topicTemplate is a parsed topic option: literal parts between {stream} / {stream_id} tokens.

@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/sinks/internal/tlsfiles"
 )
 
 func TestDefaultsAndYAML(t *testing.T) {
@@ -63,11 +64,11 @@ func TestValidate(t *testing.T) {
 		{"linger", func(o *Options) { o.Linger = -time.Millisecond }, []string{"linger"}},
 		{"batch bytes", func(o *Options) { o.ProducerBatchMaxBytes = 100 }, []string{"producer_batch_max_bytes"}},
 		{"sasl", func(o *Options) { o.SASL = &SASL{Mechanism: "gssapi"} }, []string{"sasl.mechanism", "sasl.username", "sasl.password"}},
-		{"ca not pem", func(o *Options) { o.TLS = &TLS{CAFile: notPEM} }, []string{"tls.ca_file"}},
-		{"ca missing", func(o *Options) { o.TLS = &TLS{CAFile: missing} }, []string{"tls.ca_file"}},
-		{"key without cert", func(o *Options) { o.TLS = &TLS{KeyFile: notPEM} }, []string{"tls.key_file"}},
-		{"cert without key", func(o *Options) { o.TLS = &TLS{CertFile: notPEM} }, []string{"tls.cert_file"}},
-		{"bad pair", func(o *Options) { o.TLS = &TLS{CertFile: notPEM, KeyFile: notPEM} }, []string{"tls.cert_file"}},
+		{"ca not pem", func(o *Options) { o.TLS = &tlsfiles.Client{CAFile: notPEM} }, []string{"tls.ca_file"}},
+		{"ca missing", func(o *Options) { o.TLS = &tlsfiles.Client{CAFile: missing} }, []string{"tls.ca_file"}},
+		{"key without cert", func(o *Options) { o.TLS = &tlsfiles.Client{KeyFile: notPEM} }, []string{"tls"}},
+		{"cert without key", func(o *Options) { o.TLS = &tlsfiles.Client{CertFile: notPEM} }, []string{"tls"}},
+		{"bad pair", func(o *Options) { o.TLS = &tlsfiles.Client{CertFile: notPEM, KeyFile: notPEM} }, []string{"tls.cert_file"}},
 		{"timeout", func(o *Options) { o.RequestTimeout = 500 * time.Millisecond }, []string{"request_timeout"}},
 		{"several", func(o *Options) { o.Brokers, o.Compression = nil, "x" }, []string{"brokers", "compression"}},
 	}

@@ -1,15 +1,7 @@
 package nats
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,77 +15,8 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/sinks/internal/testpki"
 )
-
-// pki is a throwaway CA with two certificates it signed: one for the server at 127.0.0.1 and
-// one for a client, each written as PEM files in a temporary directory.
-type pki struct {
-	ca                   *x509.CertPool
-	caFile               string
-	serverCert           tls.Certificate
-	clientCert, clientKy string
-}
-
-func newPKI(t *testing.T) pki {
-	t.Helper()
-	dir := t.TempDir()
-	writePEM := func(name, typ string, der []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	newKey := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	valid := func(serial int64, cn string) *x509.Certificate {
-		return &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
-			NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour)}
-	}
-
-	caKey := newKey()
-	caTmpl := valid(1, "ingestd test CA")
-	caTmpl.IsCA, caTmpl.BasicConstraintsValid, caTmpl.KeyUsage = true, true, x509.KeyUsageCertSign
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issue := func(tmpl *x509.Certificate) (certFile, keyFile string) {
-		key := newKey()
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, key.Public(), caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return writePEM(tmpl.Subject.CommonName+".pem", "CERTIFICATE", der), writePEM(tmpl.Subject.CommonName+"-key.pem", "PRIVATE KEY", keyDER)
-	}
-	srvTmpl := valid(2, "nats-server")
-	srvTmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
-	srvTmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-	srvCertFile, srvKeyFile := issue(srvTmpl)
-	cliTmpl := valid(3, "ingestd-client")
-	cliTmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-
-	p := pki{ca: x509.NewCertPool(), caFile: writePEM("ca.pem", "CERTIFICATE", caDER)}
-	p.ca.AddCert(caCert)
-	p.clientCert, p.clientKy = issue(cliTmpl)
-	if p.serverCert, err = tls.LoadX509KeyPair(srvCertFile, srvKeyFile); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // connInfo returns what the server knows of the sink's connection (named "ingestd/bus").
 func connInfo(t *testing.T, srv *server.Server) *server.ConnInfo {
@@ -117,21 +40,18 @@ func connInfo(t *testing.T, srv *server.Server) *server.ConnInfo {
 // system's roots, the server is never reached and batches fail retryably; an unreadable CA file
 // fails Connect.
 func TestTLS(t *testing.T) {
-	p := newPKI(t)
+	ca := testpki.New(t)
+	client := ca.Client(t)
 	srv := startServer(t, t.TempDir(), -1, func(o *server.Options) {
-		o.TLSConfig = &tls.Config{
-			Certificates: []tls.Certificate{p.serverCert},
-			ClientAuth:   tls.RequireAndVerifyClientCert,
-			ClientCAs:    p.ca,
-			MinVersion:   tls.VersionTLS12,
-		}
+		o.TLSConfig = ca.ServerConfig(t, tls.RequireAndVerifyClientCert)
+		o.TLSConfig.MinVersion = tls.VersionTLS12
 		o.TLSVerify = true
 		o.TLSTimeout = 2
 	})
 	url := "tls://" + srv.Addr().String()
 
 	// The test's own connection, to make the stream and read it back.
-	nc, err := nats.Connect(url, nats.RootCAs(p.caFile), nats.ClientCert(p.clientCert, p.clientKy))
+	nc, err := nats.Connect(url, nats.RootCAs(ca.CertFile), nats.ClientCert(client.CertFile, client.KeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +66,7 @@ func TestTLS(t *testing.T) {
 	}
 
 	s := newSink(t, url, func(o *Options) {
-		o.TLS = &TLS{CAFile: p.caFile, CertFile: p.clientCert, KeyFile: p.clientKy}
+		o.TLS = &TLS{CAFile: ca.CertFile, CertFile: client.CertFile, KeyFile: client.KeyFile}
 	})
 	if err := s.WriteBatch(ctx, batch(lines)); err != nil {
 		t.Fatal(err)
@@ -155,13 +75,13 @@ func TestTLS(t *testing.T) {
 		t.Fatalf("stream holds %d messages, want 2", len(got))
 	}
 	ci := connInfo(t, srv)
-	if ci.TLSVersion == "" || len(ci.TLSPeerCerts) != 1 || ci.TLSPeerCerts[0].Subject != "CN=ingestd-client" {
+	if ci.TLSVersion == "" || len(ci.TLSPeerCerts) != 1 || ci.TLSPeerCerts[0].Subject != "CN="+testpki.ClientName {
 		t.Fatalf("the sink's connection: TLS version %q, peer certificates %+v; want TLS with the client certificate", ci.TLSVersion, ci.TLSPeerCerts)
 	}
 
 	for name, tc := range map[string]*TLS{
-		"no client certificate": {CAFile: p.caFile},
-		"system roots only":     {CertFile: p.clientCert, KeyFile: p.clientKy},
+		"no client certificate": {CAFile: ca.CertFile},
+		"system roots only":     {CertFile: client.CertFile, KeyFile: client.KeyFile},
 	} {
 		t.Run(name, func(t *testing.T) {
 			bad := newSink(t, url, func(o *Options) { o.TLS = tc; o.AckTimeout = time.Second })

@@ -3,18 +3,17 @@ package splunkhec
 import (
 	"context"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ingestd/ingestd/core/fieldpath"
 	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/sinks/internal/testpki"
 )
 
 func batchOf(n int) *sinks.Batch {
@@ -493,10 +492,7 @@ func TestTLS(t *testing.T) {
 	r := &hecReceiver{t: t, token: testToken, channels: map[string]*hecChannel{}}
 	r.srv = httptest.NewTLSServer(http.HandlerFunc(r.serve))
 	defer r.srv.Close()
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.srv.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	ca := testpki.CertFile(t, r.srv.Certificate())
 	o := optionsFor(r)
 	o.TLS = &TLS{CAFile: ca}
 	s := newSink(t, o)
@@ -519,7 +515,7 @@ func TestTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Remove(ca)
-	if err := s.Connect(context.Background()); err == nil || !strings.Contains(err.Error(), `splunk_hec sink "hec": tls: open `) {
+	if err := s.Connect(context.Background()); err == nil || !strings.Contains(err.Error(), `splunk_hec sink "hec": tls.ca_file: open `) {
 		t.Fatalf("Connect: %v", err)
 	}
 }

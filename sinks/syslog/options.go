@@ -77,18 +77,8 @@ type Options struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
-// TLS configures the tls transport.
-type TLS struct {
-	// CAFile is a PEM bundle of the CAs to trust instead of the system's roots.
-	CAFile string `yaml:"ca_file"`
-	// CertFile and KeyFile are a PEM client certificate and its key, for mutual TLS.
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
-	// InsecureSkipVerify accepts any server certificate; for tests only.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
-	// ServerName overrides the name checked in the server's certificate (and sent as SNI).
-	ServerName string `yaml:"server_name"`
-}
+// TLS configures the tls transport. An empty server_name means the address's host.
+type TLS = tlsfiles.Client
 
 // NewOptions returns the options with every default in place, ready for YAML decoding.
 func NewOptions() *Options {
@@ -199,21 +189,7 @@ func (o *Options) Validate() []sinks.FieldError {
 		if o.Transport != TransportTLS {
 			add("tls", "applies only to transport tls")
 		}
-		if t.CAFile != "" {
-			if _, err := tlsfiles.LoadCAs(t.CAFile); err != nil {
-				add("tls.ca_file", err.Error())
-			}
-		}
-		switch {
-		case t.KeyFile != "" && t.CertFile == "":
-			add("tls.key_file", "needs tls.cert_file")
-		case t.CertFile != "" && t.KeyFile == "":
-			add("tls.cert_file", "needs tls.key_file")
-		case t.CertFile != "":
-			if _, key, err := tlsfiles.LoadKeyPair(t.CertFile, t.KeyFile); err != nil {
-				add(key, err.Error())
-			}
-		}
+		t.Check(add)
 	}
 	if o.Timeout <= 0 {
 		add("timeout", fmt.Sprintf("must be positive, such as %v; got %v", DefaultTimeout, o.Timeout))

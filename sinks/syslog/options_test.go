@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ingestd/ingestd/sinks/internal/testpki"
 )
 
 func TestDefaults(t *testing.T) {
@@ -26,7 +28,9 @@ func TestDefaults(t *testing.T) {
 type fe struct{ key, msg string }
 
 func TestValidate(t *testing.T) {
-	_, certFile, keyFile := testCA(t)
+	ca := testpki.New(t)
+	client := ca.Client(t)
+	certFile, keyFile := client.CertFile, client.KeyFile
 	notPEM := filepath.Join(t.TempDir(), "x.pem")
 	os.WriteFile(notPEM, []byte("nothing"), 0o600)
 	cases := []struct {
@@ -68,16 +72,16 @@ func TestValidate(t *testing.T) {
 		{"tls on tcp", func(o *Options) { o.TLS = &TLS{} }, []fe{{"tls", "applies only to transport tls"}}},
 		{"tls files", func(o *Options) {
 			o.Transport, o.TLS = TransportTLS, &TLS{CAFile: notPEM, KeyFile: keyFile}
-		}, []fe{{"tls.ca_file", notPEM + " holds no PEM certificate"}, {"tls.key_file", "needs tls.cert_file"}}},
+		}, []fe{{"tls", "cert_file and key_file go together"}, {"tls.ca_file", notPEM + " holds no PEM certificate"}}},
 		{"tls cert without key", func(o *Options) { o.Transport, o.TLS = TransportTLS, &TLS{CertFile: certFile} },
-			[]fe{{"tls.cert_file", "needs tls.key_file"}}},
+			[]fe{{"tls", "cert_file and key_file go together"}}},
 		{"tls missing key", func(o *Options) {
 			o.Transport, o.TLS = TransportTLS, &TLS{CertFile: certFile, KeyFile: notPEM + ".gone"}
 		}, []fe{{"tls.key_file", "open " + notPEM + ".gone: no such file or directory"}}},
 		{"tls mismatched", func(o *Options) { o.Transport, o.TLS = TransportTLS, &TLS{CertFile: certFile, KeyFile: certFile} },
 			[]fe{{"tls.cert_file", "x"}}},
 		{"tls good", func(o *Options) {
-			o.Transport, o.TLS = TransportTLS, &TLS{CAFile: certFile, CertFile: certFile, KeyFile: keyFile}
+			o.Transport, o.TLS = TransportTLS, &TLS{CAFile: ca.CertFile, CertFile: certFile, KeyFile: keyFile}
 		}, nil},
 		{"timeout", func(o *Options) { o.Timeout = 0 }, []fe{{"timeout", "must be positive, such as 10s; got 0s"}}},
 	}

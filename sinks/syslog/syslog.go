@@ -23,7 +23,6 @@ import (
 
 	"github.com/ingestd/ingestd/core/fieldpath"
 	"github.com/ingestd/ingestd/sinks"
-	"github.com/ingestd/ingestd/sinks/internal/tlsfiles"
 )
 
 // MaxDatagram is the largest message sent over UDP: below the 65507-byte payload limit of an
@@ -91,24 +90,9 @@ func New(name string, opts *Options) (*Sink, error) {
 // first batch dials (and its failure is retried).
 func (s *Sink) Connect(context.Context) error {
 	if s.transport == TransportTLS {
-		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-		if t := s.tlsOpts; t != nil {
-			cfg.ServerName = t.ServerName
-			cfg.InsecureSkipVerify = t.InsecureSkipVerify
-			if t.CAFile != "" {
-				pool, err := tlsfiles.LoadCAs(t.CAFile)
-				if err != nil {
-					return fmt.Errorf("syslog sink %q: tls.ca_file: %w", s.name, err)
-				}
-				cfg.RootCAs = pool
-			}
-			if t.CertFile != "" {
-				cert, key, err := tlsfiles.LoadKeyPair(t.CertFile, t.KeyFile)
-				if err != nil {
-					return fmt.Errorf("syslog sink %q: %s: %w", s.name, key, err)
-				}
-				cfg.Certificates = []tls.Certificate{cert}
-			}
+		cfg, key, err := s.tlsOpts.Config()
+		if err != nil {
+			return fmt.Errorf("syslog sink %q: %s: %w", s.name, key, err)
 		}
 		if cfg.ServerName == "" {
 			cfg.ServerName, _, _ = net.SplitHostPort(s.address)

@@ -6,11 +6,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/sinks/internal/testpki"
 )
 
 const event = `{"timestamp":"2025-02-12T14:32:15Z","source":"payments-app","event":{"transactionId":"txn_1","status":"declined","amount":1234.5,"message":"card declined"},"metadata":{"env":"prod"},"stream_id":"s1","received_at":"2025-02-12T14:32:15.123456789Z"}`
@@ -169,12 +171,17 @@ func TestUDPTooLarge(t *testing.T) {
 	}
 }
 
+// TestTLS: the in-process TLS server (standing for a syslog server's TLS listener; rsyslog's
+// needs a stream driver not installed here) requires a client certificate from the test CA. The
+// sink trusts that CA by tls.ca_file, presents tls.cert_file, and keeps one connection across
+// batches; a sink trusting only the system's roots fails retryably.
 func TestTLS(t *testing.T) {
-	cfg, certFile, keyFile := testCA(t)
-	srv := newServer(t, "tcp", true, cfg)
+	ca := testpki.New(t)
+	client := ca.Client(t)
+	srv := newServer(t, "tcp", true, ca.ServerConfig(t, tls.RequireAndVerifyClientCert))
 	s := newSink(t, srv.addr, func(o *Options) {
 		o.Transport = TransportTLS
-		o.TLS = &TLS{CAFile: certFile, CertFile: certFile, KeyFile: keyFile}
+		o.TLS = &TLS{CAFile: ca.CertFile, CertFile: client.CertFile, KeyFile: client.KeyFile}
 	})
 	for i := range 3 { // the connection, and TLS 1.3 session tickets on it, survive batches
 		if err := s.WriteBatch(context.Background(), batch(event)); err != nil {
@@ -202,19 +209,83 @@ func TestTLS(t *testing.T) {
 	}
 }
 
+// TestTLSServerName: against the in-process TLS server (standing for a syslog server with TLS
+// on, its certificate for 127.0.0.1 and localhost), the name checked is the address's host
+// unless tls.server_name gives another; a name the certificate lacks fails the batch retryably,
+// naming the name, and insecure_skip_verify accepts the certificate anyway.
+func TestTLSServerName(t *testing.T) {
+	ca := testpki.New(t)
+	srv := newServer(t, "tcp", true, ca.ServerConfig(t, tls.NoClientCert))
+	sent := 0
+	for _, c := range []struct {
+		name string
+		tls  *TLS
+		ok   bool
+	}{
+		{"the address's host", &TLS{CAFile: ca.CertFile}, true},
+		{"server_name in the certificate", &TLS{CAFile: ca.CertFile, ServerName: "localhost"}, true},
+		{"insecure_skip_verify", &TLS{ServerName: "logs.example.com", InsecureSkipVerify: true}, true},
+		// Last: the server counts the refused handshake as a bad frame.
+		{"server_name not in it", &TLS{CAFile: ca.CertFile, ServerName: "logs.example.com"}, false},
+	} {
+		s := newSink(t, srv.addr, func(o *Options) { o.Transport, o.TLS = TransportTLS, c.tls })
+		err := s.WriteBatch(context.Background(), batch(event))
+		if c.ok {
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			sent++
+			srv.wait(sent)
+			continue
+		}
+		var wrongName x509.HostnameError
+		if k, _ := sinks.Classify(err); !errors.As(err, &wrongName) || k != sinks.Retryable || !strings.Contains(err.Error(), "logs.example.com") {
+			t.Fatalf("%s: err %v (kind %v), want a retryable error about the name", c.name, err, k)
+		}
+	}
+	if n := srv.count(); n != sent {
+		t.Fatalf("server got %d messages, want %d", n, sent)
+	}
+}
+
+// TestConnectTLSFiles: Connect reads the TLS files again, as they may have gone since New
+// validated them, and names the option of the one it cannot read.
+func TestConnectTLSFiles(t *testing.T) {
+	for _, key := range []string{"tls.ca_file", "tls.cert_file", "tls.key_file"} {
+		ca := testpki.New(t)
+		client := ca.Client(t)
+		o := NewOptions()
+		o.Address, o.Transport = "127.0.0.1:6514", TransportTLS
+		o.TLS = &TLS{CAFile: ca.CertFile, CertFile: client.CertFile, KeyFile: client.KeyFile}
+		s, err := New("logs", o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gone := map[string]string{"tls.ca_file": ca.CertFile, "tls.cert_file": client.CertFile, "tls.key_file": client.KeyFile}[key]
+		if err := os.Remove(gone); err != nil {
+			t.Fatal(err)
+		}
+		want := `syslog sink "logs": ` + key + ": open " + gone + ": no such file or directory"
+		if err := s.Connect(context.Background()); err == nil || err.Error() != want {
+			t.Errorf("Connect: %v, want %s", err, want)
+		}
+	}
+}
+
 func TestReconnectAfterServerRestart(t *testing.T) {
 	for _, transport := range []string{TransportTCP, TransportTLS} {
 		t.Run(transport, func(t *testing.T) {
 			var cfg *tls.Config
-			var certFile string
+			var caFile string
 			if transport == TransportTLS {
-				cfg, certFile, _ = testCA(t)
+				ca := testpki.New(t)
+				cfg, caFile = ca.ServerConfig(t, tls.NoClientCert), ca.CertFile
 			}
 			srv := newServer(t, "tcp", true, cfg)
 			s := newSink(t, srv.addr, func(o *Options) {
 				o.Transport = transport
 				if cfg != nil {
-					o.TLS = &TLS{CAFile: certFile}
+					o.TLS = &TLS{CAFile: caFile}
 				}
 			})
 			ctx := context.Background()

@@ -8,12 +8,16 @@ import (
 	"time"
 )
 
-// Client is the `tls:` block of a sink that connects as a client over HTTPS.
+// Client is the `tls:` block of a sink that connects as a TLS client (over HTTPS, or a stream
+// such as syslog's).
 type Client struct {
 	CAFile             string `yaml:"ca_file"`   // PEM CAs trusted instead of the system's
 	CertFile           string `yaml:"cert_file"` // PEM client certificate, for mutual TLS
 	KeyFile            string `yaml:"key_file"`
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"` // for tests only
+	// ServerName is the name checked in the server's certificate and sent as SNI; empty, the
+	// host being dialled.
+	ServerName string `yaml:"server_name"`
 }
 
 // Config builds the client settings, reading the files; on failure it also names the option at
@@ -23,7 +27,7 @@ func (c *Client) Config() (*tls.Config, string, error) {
 	if c == nil {
 		return cfg, "", nil
 	}
-	cfg.InsecureSkipVerify = c.InsecureSkipVerify
+	cfg.InsecureSkipVerify, cfg.ServerName = c.InsecureSkipVerify, c.ServerName
 	if c.CAFile != "" {
 		pool, err := LoadCAs(c.CAFile)
 		if err != nil {
@@ -54,11 +58,12 @@ func (c *Client) Check(add func(key, msg string)) {
 
 // Transport builds an HTTP transport with the block's TLS settings: proxies from the
 // environment, dials and handshakes bounded by timeout, HTTP/2 when the server offers it, and
-// up to perHost idle connections to each of hosts hosts, kept 90s.
+// up to perHost idle connections to each of hosts hosts, kept 90s. Its error names the option
+// at fault, such as "tls.ca_file: open ...".
 func (c *Client) Transport(timeout time.Duration, hosts, perHost int) (*http.Transport, error) {
-	cfg, _, err := c.Config()
+	cfg, key, err := c.Config()
 	if err != nil {
-		return nil, fmt.Errorf("tls: %w", err)
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	return &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
