@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/ingestd/ingestd/sinks/internal/benchwrite"
 )
 
 // BenchmarkAppendBulk builds the bulk body of 1000 stored events, for plain indices and for
@@ -56,15 +58,7 @@ func BenchmarkWriteBatch(b *testing.B) {
 			s, _ := New("es", o)
 			s.Connect(context.Background())
 			defer s.Close(context.Background())
-			batch := batchOf(1000)
-			b.ReportAllocs()
-			b.SetBytes(int64(len(batch.Data)))
-			for b.Loop() {
-				if err := s.WriteBatch(context.Background(), batch); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.N)*float64(batch.Events)/b.Elapsed().Seconds(), "events/s")
+			benchwrite.Run(b, s, batchOf(1000), nil)
 		})
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"github.com/ingestd/ingestd/sinks"
+	"github.com/ingestd/ingestd/sinks/internal/benchwrite"
+	"github.com/ingestd/ingestd/sinks/internal/realserver"
 )
 
 // victoriaLogsBin finds the VictoriaLogs binary: $VICTORIA_LOGS_BIN, or victoria-logs on PATH.
@@ -38,32 +39,15 @@ func victoriaLogsBin() (string, error) {
 // returns its base URL once it answers /health.
 func startVictoriaLogs(tb testing.TB, bin string) string {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	var log bytes.Buffer
-	cmd := exec.Command(bin, "-storageDataPath="+tb.TempDir(), "-httpListenAddr="+addr)
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if tb.Failed() {
-			tb.Logf("victoria-logs output:\n%s", log.String())
-		}
-	})
+	addr := realserver.FreeAddr(tb)
 	base := "http://" + addr
-	waitFor(tb, func() bool {
+	realserver.Start(tb, bin, []string{"-storageDataPath=" + tb.TempDir(), "-httpListenAddr=" + addr}, func() bool {
 		resp, err := http.Get(base + "/health")
-		if err == nil {
-			resp.Body.Close()
+		if err != nil {
+			return false
 		}
-		return err == nil && resp.StatusCode == 200
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
 	})
 	return base
 }
@@ -197,14 +181,7 @@ func BenchmarkVictoriaLogs(b *testing.B) {
 	for _, comp := range []string{CompressionNone, CompressionGzip} {
 		b.Run(comp, func(b *testing.B) {
 			s := vlSink(b, base, "timestamp", func(o *Options) { o.Compression = comp })
-			b.ReportAllocs()
-			b.SetBytes(int64(len(batch.Data)))
-			for b.Loop() {
-				if err := s.WriteBatch(context.Background(), batch); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.N)*events/b.Elapsed().Seconds(), "events/s")
+			benchwrite.Run(b, s, batch, nil)
 			sent += b.N * events
 			waitFor(b, func() bool { return vlIngested(b, base) == sent })
 		})

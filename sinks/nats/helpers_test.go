@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -48,10 +50,10 @@ func startServer(t testing.TB, dir string, port int, edit func(o *server.Options
 	return srv
 }
 
-// createStream adds a stream capturing subjects, through a connection of its own.
-func createStream(t testing.TB, url, name string, edit func(c *jetstream.StreamConfig), subjects ...string) jetstream.Stream {
+// jetStream is the test's own JetStream client on url, connected with opts until the test ends.
+func jetStream(t testing.TB, url string, opts ...nats.Option) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(url)
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +62,18 @@ func createStream(t testing.TB, url, name string, edit func(c *jetstream.StreamC
 	if err != nil {
 		t.Fatal(err)
 	}
+	return js
+}
+
+// createStream adds a stream capturing subjects, through a connection of its own.
+func createStream(t testing.TB, url, name string, edit func(c *jetstream.StreamConfig), subjects ...string) jetstream.Stream {
+	t.Helper()
+	return addStream(t, jetStream(t, url), name, edit, subjects...)
+}
+
+// addStream adds a stream capturing subjects through js.
+func addStream(t testing.TB, js jetstream.JetStream, name string, edit func(c *jetstream.StreamConfig), subjects ...string) jetstream.Stream {
+	t.Helper()
 	cfg := jetstream.StreamConfig{Name: name, Subjects: subjects, Duplicates: time.Minute}
 	if edit != nil {
 		edit(&cfg)
@@ -111,6 +125,17 @@ func readStream(t testing.TB, st jetstream.Stream) []stored {
 // newSink returns a connected sink for url, closed when the test ends.
 func newSink(t testing.TB, url string, edit func(o *Options)) *Sink {
 	t.Helper()
+	s := unconnected(t, url, edit)
+	if err := s.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(ctx) })
+	return s
+}
+
+// unconnected returns a sink for url that has not connected yet.
+func unconnected(t testing.TB, url string, edit func(o *Options)) *Sink {
+	t.Helper()
 	o := NewOptions()
 	o.URL = url
 	if edit != nil {
@@ -120,11 +145,51 @@ func newSink(t testing.TB, url string, edit func(o *Options)) *Sink {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Connect(ctx); err != nil {
+	return s
+}
+
+// connectErr returns the error of s's Connect, which must fail: what names what it should have
+// refused.
+func connectErr(t testing.TB, s *Sink, what string) error {
+	t.Helper()
+	err := s.Connect(ctx)
+	if err == nil {
+		s.Close(ctx)
+		t.Fatalf("Connect accepted %s", what)
+	}
+	return err
+}
+
+// wantDelivered writes the batch of lines through s and wants its two events in st.
+func wantDelivered(t testing.TB, s *Sink, st jetstream.Stream) {
+	t.Helper()
+	if err := s.WriteBatch(ctx, batch(lines)); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = s.Close(ctx) })
-	return s
+	if got := readStream(t, st); len(got) != 2 {
+		t.Fatalf("stream holds %d messages, want 2", len(got))
+	}
+}
+
+// wantRefused: a sink for url made with edit, which the server does not let deliver, fails
+// the batch of lines retryably once its (short) ack timeout passes.
+func wantRefused(t *testing.T, url string, edit func(o *Options)) {
+	t.Helper()
+	bad := newSink(t, url, func(o *Options) {
+		edit(o)
+		o.AckTimeout = time.Second
+	})
+	wantKind(t, bad.WriteBatch(ctx, batch(lines)), sinks.Retryable)
+}
+
+// writeTemp writes data to a file name in a directory of its own and returns its path.
+func writeTemp(t testing.TB, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // hashID is the default Nats-Msg-Id of a line, computed independently of the sink's code.
@@ -135,16 +200,7 @@ func hashID(streamID, line string) string {
 // openStream returns a handle on an existing stream, through a connection of its own.
 func openStream(t testing.TB, url, name string) jetstream.Stream {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := js.Stream(ctx, name)
+	st, err := jetStream(t, url).Stream(ctx, name)
 	if err != nil {
 		t.Fatal(err)
 	}

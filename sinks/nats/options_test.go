@@ -1,7 +1,6 @@
 package nats
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -9,15 +8,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-
-	"github.com/ingestd/ingestd/sinks"
 )
 
 func TestValidate(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "x")
-	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := writeTemp(t, "x", []byte("x"))
 	missing := filepath.Join(t.TempDir(), "missing")
 	f := func(edit func(o *Options), want ...string) {
 		t.Helper()
@@ -81,22 +75,8 @@ func TestValidateHidesSecrets(t *testing.T) {
 func TestCredentialsConnect(t *testing.T) {
 	srv := startServer(t, t.TempDir(), -1, func(o *server.Options) { o.Username, o.Password = "ingestd", "pw" })
 	st := createStream(t, "nats://ingestd:pw@"+srv.Addr().String(), "EVENTS", nil, "ingestd.>")
-	s := newSink(t, srv.ClientURL(), func(o *Options) { o.Credentials = &Credentials{User: "ingestd", Password: "pw"} })
-	if err := s.WriteBatch(ctx, batch(lines)); err != nil {
-		t.Fatal(err)
-	}
-	if got := readStream(t, st); len(got) != 2 {
-		t.Fatalf("stream holds %d messages", len(got))
-	}
-	bad := newSink(t, srv.ClientURL(), func(o *Options) {
-		o.Credentials = &Credentials{User: "ingestd", Password: "wrong"}
-		o.AckTimeout = time.Second
-	})
-	if err := bad.WriteBatch(ctx, batch(lines)); err == nil {
-		t.Fatal("a wrong password delivered")
-	} else if k, _ := sinks.Classify(err); k != sinks.Retryable {
-		t.Fatalf("wrong password: %v is %v", err, k)
-	}
+	wantDelivered(t, newSink(t, srv.ClientURL(), func(o *Options) { o.Credentials = &Credentials{User: "ingestd", Password: "pw"} }), st)
+	wantRefused(t, srv.ClientURL(), func(o *Options) { o.Credentials = &Credentials{User: "ingestd", Password: "wrong"} })
 
 	tokSrv := startServer(t, t.TempDir(), -1, func(o *server.Options) { o.Authorization = "s3cret-token" })
 	createStream(t, "nats://s3cret-token@"+tokSrv.Addr().String(), "EVENTS", nil, "ingestd.>")
@@ -105,17 +85,6 @@ func TestCredentialsConnect(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	nkey := filepath.Join(t.TempDir(), "seed.nk")
-	if err := os.WriteFile(nkey, []byte("not a seed"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	o := NewOptions()
-	o.URL, o.Credentials = srv.ClientURL(), &Credentials{NkeyFile: nkey}
-	ns, err := New("bus", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ns.Connect(ctx); err == nil {
-		t.Fatal("Connect accepted an nkey file without a seed")
-	}
+	nkey := writeTemp(t, "seed.nk", []byte("not a seed"))
+	connectErr(t, unconnected(t, srv.ClientURL(), func(o *Options) { o.Credentials = &Credentials{NkeyFile: nkey} }), "an nkey file without a seed")
 }

@@ -3,18 +3,14 @@ package nats
 import (
 	"crypto/tls"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
-	"github.com/ingestd/ingestd/sinks"
 	"github.com/ingestd/ingestd/sinks/internal/testpki"
 )
 
@@ -51,29 +47,12 @@ func TestTLS(t *testing.T) {
 	url := "tls://" + srv.Addr().String()
 
 	// The test's own connection, to make the stream and read it back.
-	nc, err := nats.Connect(url, nats.RootCAs(ca.CertFile), nats.ClientCert(client.CertFile, client.KeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"ingestd.>"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStream(t, url, nats.RootCAs(ca.CertFile), nats.ClientCert(client.CertFile, client.KeyFile))
+	st := addStream(t, js, "EVENTS", nil, "ingestd.>")
 
-	s := newSink(t, url, func(o *Options) {
+	wantDelivered(t, newSink(t, url, func(o *Options) {
 		o.TLS = &TLS{CAFile: ca.CertFile, CertFile: client.CertFile, KeyFile: client.KeyFile}
-	})
-	if err := s.WriteBatch(ctx, batch(lines)); err != nil {
-		t.Fatal(err)
-	}
-	if got := readStream(t, st); len(got) != 2 {
-		t.Fatalf("stream holds %d messages, want 2", len(got))
-	}
+	}), st)
 	ci := connInfo(t, srv)
 	if ci.TLSVersion == "" || len(ci.TLSPeerCerts) != 1 || ci.TLSPeerCerts[0].Subject != "CN="+testpki.ClientName {
 		t.Fatalf("the sink's connection: TLS version %q, peer certificates %+v; want TLS with the client certificate", ci.TLSVersion, ci.TLSPeerCerts)
@@ -84,25 +63,12 @@ func TestTLS(t *testing.T) {
 		"system roots only":     {CertFile: client.CertFile, KeyFile: client.KeyFile},
 	} {
 		t.Run(name, func(t *testing.T) {
-			bad := newSink(t, url, func(o *Options) { o.TLS = tc; o.AckTimeout = time.Second })
-			wantKind(t, bad.WriteBatch(ctx, batch(lines)), sinks.Retryable)
+			wantRefused(t, url, func(o *Options) { o.TLS = tc })
 		})
 	}
 
-	garbage := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(garbage, []byte("not a certificate"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	o := NewOptions()
-	o.URL, o.TLS = url, &TLS{CAFile: garbage}
-	gs, err := New("bus", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := gs.Connect(ctx); err == nil {
-		gs.Close(ctx)
-		t.Fatal("Connect accepted a CA file without a certificate")
-	}
+	garbage := writeTemp(t, "ca.pem", []byte("not a certificate"))
+	connectErr(t, unconnected(t, url, func(o *Options) { o.TLS = &TLS{CAFile: garbage} }), "a CA file without a certificate")
 }
 
 // operatorServer runs an embedded nats-server in operator (decentralized JWT) mode, standing
@@ -184,11 +150,7 @@ func writeCreds(t *testing.T, accKP nkeys.KeyPair, name string) (string, string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(t.TempDir(), name+".creds")
-	if err := os.WriteFile(p, creds, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p, userPub
+	return writeTemp(t, name+".creds", creds), userPub
 }
 
 // TestCredsFile: with credentials.creds_file, the sink logs in to a server in operator mode as
@@ -198,28 +160,10 @@ func writeCreds(t *testing.T, accKP nkeys.KeyPair, name string) (string, string)
 func TestCredsFile(t *testing.T) {
 	srv, accKP := operatorServer(t)
 	admin, _ := writeCreds(t, accKP, "admin")
-	nc, err := nats.Connect(srv.ClientURL(), nats.UserCredentials(admin))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"ingestd.>"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := addStream(t, jetStream(t, srv.ClientURL(), nats.UserCredentials(admin)), "EVENTS", nil, "ingestd.>")
 
 	creds, user := writeCreds(t, accKP, "ingestd")
-	s := newSink(t, srv.ClientURL(), func(o *Options) { o.Credentials = &Credentials{CredsFile: creds} })
-	if err := s.WriteBatch(ctx, batch(lines)); err != nil {
-		t.Fatal(err)
-	}
-	if got := readStream(t, st); len(got) != 2 {
-		t.Fatalf("stream holds %d messages, want 2", len(got))
-	}
+	wantDelivered(t, newSink(t, srv.ClientURL(), func(o *Options) { o.Credentials = &Credentials{CredsFile: creds} }), st)
 	if ci := connInfo(t, srv); ci.AuthorizedUser != user {
 		t.Fatalf("the sink logged in as %q, want the creds file's user %q", ci.AuthorizedUser, user)
 	}
@@ -229,11 +173,7 @@ func TestCredsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	stranger, _ := writeCreds(t, strangerKP, "stranger")
-	bad := newSink(t, srv.ClientURL(), func(o *Options) {
-		o.Credentials = &Credentials{CredsFile: stranger}
-		o.AckTimeout = time.Second
-	})
-	wantKind(t, bad.WriteBatch(ctx, batch(lines)), sinks.Retryable)
+	wantRefused(t, srv.ClientURL(), func(o *Options) { o.Credentials = &Credentials{CredsFile: stranger} })
 	if got := readStream(t, st); len(got) != 2 {
 		t.Fatalf("stream holds %d messages after the refused user's batch, want 2", len(got))
 	}
@@ -246,7 +186,6 @@ func TestCredsFile(t *testing.T) {
 	}
 	seedKP, _ := nkeys.CreateUser()
 	seed, _ := seedKP.Seed()
-	dir := t.TempDir()
 	for name, content := range map[string]string{
 		"removed after validation": "",
 		"no JWT":                   "not a creds file\n",
@@ -254,23 +193,13 @@ func TestCredsFile(t *testing.T) {
 		"seed, no JWT":             string(seed) + "\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			file := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".creds")
-			if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			o := NewOptions()
-			o.URL, o.Credentials = srv.ClientURL(), &Credentials{CredsFile: file}
-			s, err := New("bus", o)
-			if err != nil {
-				t.Fatal(err)
-			}
+			file := writeTemp(t, strings.ReplaceAll(name, " ", "_")+".creds", []byte(content))
+			s := unconnected(t, srv.ClientURL(), func(o *Options) { o.Credentials = &Credentials{CredsFile: file} })
 			if content == "" {
 				os.Remove(file)
 			}
-			if err := s.Connect(ctx); err == nil {
-				s.Close(ctx)
-				t.Fatal("Connect accepted the creds file")
-			} else if !strings.Contains(err.Error(), "credentials.creds_file") || strings.Contains(err.Error(), string(seed)) {
+			err := connectErr(t, s, "the creds file")
+			if !strings.Contains(err.Error(), "credentials.creds_file") || strings.Contains(err.Error(), string(seed)) {
 				t.Fatalf("Connect error does not name the option, or repeats the seed: %v", err)
 			}
 		})
@@ -287,48 +216,20 @@ func TestNkeyFile(t *testing.T) {
 	}
 	userPub, _ := userKP.PublicKey()
 	seed, _ := userKP.Seed()
-	seedFile := filepath.Join(t.TempDir(), "ingestd.nk")
-	if err := os.WriteFile(seedFile, seed, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	seedFile := writeTemp(t, "ingestd.nk", seed)
 	srv := startServer(t, t.TempDir(), -1, func(o *server.Options) { o.Nkeys = []*server.NkeyUser{{Nkey: userPub}} })
 	opt, err := nats.NkeyOptionFromSeed(seedFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc, err := nats.Connect(srv.ClientURL(), opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "EVENTS", Subjects: []string{"ingestd.>"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := newSink(t, srv.ClientURL(), func(o *Options) { o.Credentials = &Credentials{NkeyFile: seedFile} })
-	if err := s.WriteBatch(ctx, batch(lines)); err != nil {
-		t.Fatal(err)
-	}
-	if got := readStream(t, st); len(got) != 2 {
-		t.Fatalf("stream holds %d messages, want 2", len(got))
-	}
+	st := addStream(t, jetStream(t, srv.ClientURL(), opt), "EVENTS", nil, "ingestd.>")
+	wantDelivered(t, newSink(t, srv.ClientURL(), func(o *Options) { o.Credentials = &Credentials{NkeyFile: seedFile} }), st)
 	if ci := connInfo(t, srv); ci.AuthorizedUser != userPub {
 		t.Fatalf("the sink logged in as %q, want %q", ci.AuthorizedUser, userPub)
 	}
 
 	other, _ := nkeys.CreateUser()
 	otherSeed, _ := other.Seed()
-	otherFile := filepath.Join(t.TempDir(), "other.nk")
-	if err := os.WriteFile(otherFile, otherSeed, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	bad := newSink(t, srv.ClientURL(), func(o *Options) {
-		o.Credentials = &Credentials{NkeyFile: otherFile}
-		o.AckTimeout = time.Second
-	})
-	wantKind(t, bad.WriteBatch(ctx, batch(lines)), sinks.Retryable)
+	otherFile := writeTemp(t, "other.nk", otherSeed)
+	wantRefused(t, srv.ClientURL(), func(o *Options) { o.Credentials = &Credentials{NkeyFile: otherFile} })
 }

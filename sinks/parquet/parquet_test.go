@@ -15,6 +15,8 @@ import (
 
 	pq "github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/ingestd/ingestd/sinks/parquet/parquettest"
 )
 
 var testColumns = []Column{
@@ -26,81 +28,19 @@ var testColumns = []Column{
 	{Path: "metadata.env", Type: "string"},
 }
 
-// readBack opens a file, checks it has one row group, and returns its rows as column name → value: nil for null, else
-// int64, float64, string or bool.
+// readBack returns a file's rows, read with parquet-go (see parquettest.Read).
 func readBack(t *testing.T, data []byte) []map[string]any {
 	t.Helper()
-	f, err := pq.OpenFile(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	switch n := len(f.RowGroups()); {
-	case n == 0 && f.NumRows() == 0: // an empty batch writes no row group
-		return nil
-	case n != 1:
-		t.Fatalf("%d row groups, want 1", n)
-	}
-	var names []string
-	for _, path := range f.Schema().Columns() {
-		names = append(names, strings.Join(path, "."))
-	}
-	rows := f.RowGroups()[0].Rows()
-	defer rows.Close()
-	var out []map[string]any
-	buf := make([]pq.Row, 10)
-	for {
-		n, err := rows.ReadRows(buf)
-		for _, row := range buf[:n] {
-			m := map[string]any{}
-			for _, v := range row {
-				name := names[v.Column()]
-				switch {
-				case v.IsNull():
-					m[name] = nil
-				case v.Kind() == pq.Int64:
-					m[name] = v.Int64()
-				case v.Kind() == pq.Double:
-					m[name] = v.Double()
-				case v.Kind() == pq.Boolean:
-					m[name] = v.Boolean()
-				case v.Kind() == pq.ByteArray:
-					m[name] = string(v.ByteArray())
-				default:
-					t.Fatalf("column %s: unexpected kind %v", name, v.Kind())
-				}
-			}
-			out = append(out, m)
-		}
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("read: %v", err)
-		}
-	}
+	return parquettest.Read(t, data).Rows
 }
 
-func ns(s string) int64 {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t.UnixNano()
-}
+// fileColumns are the columns of a file of testColumns.
+var fileColumns = []string{"timestamp", "received_at", "stream_id", "source", "event",
+	"metadata", "event_id", "event_amount", "event_count", "event_status", "event_ok",
+	"event_at", "metadata_env", "extra"}
 
 // row is the expected row with every column null but those given.
-func row(kv ...any) map[string]any {
-	m := map[string]any{}
-	for _, c := range []string{"timestamp", "received_at", "stream_id", "source", "event",
-		"metadata", "event_id", "event_amount", "event_count", "event_status", "event_ok",
-		"event_at", "metadata_env", "extra"} {
-		m[c] = nil
-	}
-	for i := 0; i < len(kv); i += 2 {
-		m[kv[i].(string)] = kv[i+1]
-	}
-	return m
-}
+func row(kv ...any) map[string]any { return parquettest.Row(fileColumns, kv...) }
 
 func TestEncodeRoundTrip(t *testing.T) {
 	s, err := NewSchema(testColumns)
@@ -130,23 +70,23 @@ func TestEncodeRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []map[string]any{
-		row("timestamp", ns("2025-02-12T14:32:15Z"), "received_at", ns("2025-02-12T14:32:15.123456789Z"),
-			"stream_id", "s1", "source", "payments-app",
+		row("timestamp", parquettest.Nanos("2025-02-12T14:32:15Z"),
+			"received_at", parquettest.Nanos("2025-02-12T14:32:15.123456789Z"), "stream_id", "s1", "source", "payments-app",
 			"event", `{"amount":1234.5,"count":3,"status":"declined","ok":true,"at":"2025-02-12T14:30:00.5Z"}`,
 			"metadata", `{"env":"prod"}`, "event_id", "5f0c8e3a9b1d4e7f8a2c6b0d9e1f3a5c-0", "event_amount", 1234.5, "event_count", int64(3),
-			"event_status", "declined", "event_ok", true, "event_at", ns("2025-02-12T14:30:00.5Z"),
+			"event_status", "declined", "event_ok", true, "event_at", parquettest.Nanos("2025-02-12T14:30:00.5Z"),
 			"metadata_env", "prod"),
 		row("source", "a", "stream_id", "s1",
 			"event", `{"amount":"12","count":1.5,"status":7,"ok":"true","at":"yesterday"}`,
 			"metadata", `{"env":{"x":1}}`,
 			"extra", `{"timestamp":1739370735,"received_at":"2025-02-12 14:32:15","event_id":9}`),
-		row("stream_id", "s2", "received_at", ns("2025-02-12T14:32:15Z"), "event", `{"amount":null,"count":null}`,
-			"extra", `{"extra":[1,2]}`),
-		row("timestamp", ns("2025-02-12T14:32:15.25Z"), "received_at", ns("2025-02-12T15:02:15Z"),
-			"stream_id", "s1", "source", "payé \"x\"",
+		row("stream_id", "s2", "received_at", parquettest.Nanos("2025-02-12T14:32:15Z"),
+			"event", `{"amount":null,"count":null}`, "extra", `{"extra":[1,2]}`),
+		row("timestamp", parquettest.Nanos("2025-02-12T14:32:15.25Z"),
+			"received_at", parquettest.Nanos("2025-02-12T15:02:15Z"), "stream_id", "s1", "source", "payé \"x\"",
 			"event", `{"amount":-1e3,"count":-9223372036854775808,"status":"a\nb","ok":false,"at":"2025-02-12T14:30:00\u005a"}`,
 			"metadata", `{}`, "event_amount", -1000.0, "event_count", int64(math.MinInt64),
-			"event_status", "a\nb", "event_ok", false, "event_at", ns("2025-02-12T14:30:00Z")),
+			"event_status", "a\nb", "event_ok", false, "event_at", parquettest.Nanos("2025-02-12T14:30:00Z")),
 		row("event", `{"count":1e3,"amount":0}`, "event_count", int64(1000), "event_amount", 0.0, "event_id", ""),
 		row("event", `{"count":9223372036854775808}`),
 		row("event", `{"count":9223372036854775807,"at":"2025-02-30T00:00:00Z"}`, "event_count", int64(math.MaxInt64)),

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,10 +17,10 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
-	"github.com/valyala/fasthttp"
 
 	"github.com/ingestd/ingestd/core"
 	"github.com/ingestd/ingestd/core/config"
+	"github.com/ingestd/ingestd/sinks/internal/enginetest"
 	_ "github.com/ingestd/ingestd/sinks/s3" // type "s3"
 )
 
@@ -147,7 +146,7 @@ sinks:
 		t.Fatal(err)
 	}
 	for r := range 5 {
-		postEvents(t, e1, r, perRequest)
+		enginetest.Post(t, e1, engineToken, "s", r, perRequest)
 	}
 	waitEvents(t, st, 5, perRequest)
 	if n := st.refused.Load(); n != throttled {
@@ -158,7 +157,7 @@ sinks:
 	st.down.Store(true)
 	before := st.stored.Load()
 	for r := 5; r < 10; r++ {
-		postEvents(t, e1, r, perRequest)
+		enginetest.Post(t, e1, engineToken, "s", r, perRequest)
 	}
 	for deadline := time.Now().Add(5 * time.Second); st.refused.Load() < throttled+3; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -219,28 +218,6 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-// postEvents sends request r, n events, to the engine's handler and wants it accepted.
-func postEvents(t *testing.T, e *core.Engine, r, n int) {
-	t.Helper()
-	var body strings.Builder
-	for i := range n {
-		fmt.Fprintf(&body, `{"source":"engine-test","event":{"request":%d,"n":%d}}`+"\n", r, i)
-	}
-	var req fasthttp.Request
-	req.Header.SetMethod(fasthttp.MethodPost)
-	req.SetRequestURI(core.IngestPath)
-	req.Header.Set("Authorization", "Bearer "+engineToken)
-	req.Header.Set("X-Stream-Id", "s")
-	req.Header.SetContentType("application/x-ndjson")
-	req.SetBodyString(body.String())
-	var ctx fasthttp.RequestCtx
-	ctx.Init(&req, nil, nil)
-	e.Handler(&ctx)
-	if ctx.Response.StatusCode() != http.StatusOK {
-		t.Fatalf("request %d: %d %s", r, ctx.Response.StatusCode(), ctx.Response.Body())
-	}
 }
 
 // waitEvents waits until the bucket holds every event of requests 0 to requests-1, and no

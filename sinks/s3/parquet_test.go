@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	pq "github.com/parquet-go/parquet-go"
-
 	"github.com/ingestd/ingestd/sinks/parquet"
+	"github.com/ingestd/ingestd/sinks/parquet/parquettest"
 )
 
 // parquetColumns promotes a value of every type, and a top-level member (host).
@@ -29,86 +27,29 @@ var parquetColumns = []parquet.Column{
 	{Path: "host", Type: "string"},
 }
 
-// readParquet opens one object as a Parquet file and returns its rows as column name → value:
-// nil for null, else int64, float64, bool or string. It checks that the file's columns are
-// the ones the sink's Schema reports, in the same order.
+// readParquet returns the rows of one object read as a Parquet file (see parquettest.Read),
+// after checking that the file's columns are the ones the sink's Schema reports, in the same
+// order.
 func readParquet(t *testing.T, s *Sink, body []byte) []map[string]any {
 	t.Helper()
-	f, err := pq.OpenFile(bytes.NewReader(body), int64(len(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, path := range f.Schema().Columns() {
-		names = append(names, strings.Join(path, "."))
-	}
+	f := parquettest.Read(t, body)
 	var want []string
 	for _, c := range s.Schema() {
 		want = append(want, c.Name)
 	}
-	if !reflect.DeepEqual(names, want) {
-		t.Fatalf("file columns %v, Schema() %v", names, want)
+	if !reflect.DeepEqual(f.Columns, want) {
+		t.Fatalf("file columns %v, Schema() %v", f.Columns, want)
 	}
-	if len(f.RowGroups()) != 1 {
-		t.Fatalf("%d row groups, want 1", len(f.RowGroups()))
-	}
-	rows := f.RowGroups()[0].Rows()
-	defer rows.Close()
-	var out []map[string]any
-	buf := make([]pq.Row, 50)
-	for {
-		n, err := rows.ReadRows(buf)
-		for _, row := range buf[:n] {
-			m := map[string]any{}
-			for _, v := range row {
-				name := names[v.Column()]
-				switch {
-				case v.IsNull():
-					m[name] = nil
-				case v.Kind() == pq.Int64:
-					m[name] = v.Int64()
-				case v.Kind() == pq.Double:
-					m[name] = v.Double()
-				case v.Kind() == pq.Boolean:
-					m[name] = v.Boolean()
-				case v.Kind() == pq.ByteArray:
-					m[name] = string(v.ByteArray())
-				default:
-					t.Fatalf("column %s: unexpected kind %v", name, v.Kind())
-				}
-			}
-			out = append(out, m)
-		}
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	return f.Rows
 }
 
-func unixNano(s string) int64 {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t.UnixNano()
-}
+// parquetFileColumns are the columns of a file of parquetColumns.
+var parquetFileColumns = []string{"timestamp", "received_at", "event_id", "stream_id", "source", "event",
+	"metadata", "extra", "event_amount", "event_count", "event_status", "event_ok", "event_at",
+	"metadata_env", "host"}
 
 // want is a row with every column of parquetColumns null but those given.
-func want(kv ...any) map[string]any {
-	m := map[string]any{}
-	for _, c := range []string{"timestamp", "received_at", "event_id", "stream_id", "source", "event",
-		"metadata", "extra", "event_amount", "event_count", "event_status", "event_ok", "event_at",
-		"metadata_env", "host"} {
-		m[c] = nil
-	}
-	for i := 0; i < len(kv); i += 2 {
-		m[kv[i].(string)] = kv[i+1]
-	}
-	return m
-}
+func want(kv ...any) map[string]any { return parquettest.Row(parquetFileColumns, kv...) }
 
 // TestParquetObjects writes Parquet to gofakes3 (standing for S3), reads the object back with
 // parquet-go and compares every column of every row with the events sent: the fixed columns,
@@ -130,26 +71,27 @@ func TestParquetObjects(t *testing.T) {
 				`{"source":"c","event":{},"metadata":null,"stream_id":"s1","received_at":"2025-02-12T14:00:00Z"}` + "\n",
 			}
 			rows := []map[string]any{
-				want("timestamp", unixNano("2025-02-12T13:32:15.5Z"), "received_at", unixNano("2025-02-12T14:32:15.123456789Z"),
+				want("timestamp", parquettest.Nanos("2025-02-12T13:32:15.5Z"),
+					"received_at", parquettest.Nanos("2025-02-12T14:32:15.123456789Z"),
 					"event_id", "0123456789abcdef0123456789abcdef-0", "stream_id", "s1", "source", "payments-app",
 					"event", `{"amount":12.5,"count":3,"status":"declined","ok":false,"at":"2025-02-12T13:30:00Z"}`,
 					"metadata", `{"env":"prod"}`, "event_amount", 12.5, "event_count", int64(3), "event_status", "declined",
-					"event_ok", false, "event_at", unixNano("2025-02-12T13:30:00Z"), "metadata_env", "prod", "host", "web-1"),
-				want("received_at", unixNano("2025-02-12T14:40:00Z"), "event_id", "0123456789abcdef0123456789abcdef-1",
+					"event_ok", false, "event_at", parquettest.Nanos("2025-02-12T13:30:00Z"), "metadata_env", "prod", "host", "web-1"),
+				want("received_at", parquettest.Nanos("2025-02-12T14:40:00Z"), "event_id", "0123456789abcdef0123456789abcdef-1",
 					"stream_id", "s1", "source", `café "pos"`,
 					"event", `{"status":"a\nb","amount":-1e3,"count":9007199254740993}`,
 					"extra", `{"tags":["x",{"k":null}],"client":{"ip":"10.0.0.1"}}`,
 					"event_amount", -1000.0, "event_count", int64(9007199254740993), "event_status", "a\nb"),
-				want("received_at", unixNano("2025-02-12T14:59:59Z"), "event_id", "0123456789abcdef0123456789abcdef-2",
+				want("received_at", parquettest.Nanos("2025-02-12T14:59:59Z"), "event_id", "0123456789abcdef0123456789abcdef-2",
 					"stream_id", "s1", "source", "b",
 					"event", `{"amount":"12","count":1.5,"ok":"yes","at":"yesterday","status":null}`,
 					"metadata", `{"env":["prod"]}`, "extra", `{"host":7}`),
-				want("received_at", unixNano("2025-02-12T14:00:00Z"), "stream_id", "s1", "source", "c", "event", `{}`),
+				want("received_at", parquettest.Nanos("2025-02-12T14:00:00Z"), "stream_id", "s1", "source", "c", "event", `{}`),
 			}
 			for i := range 150 {
 				at := time.Date(2025, 2, 12, 14, 0, i%60, i*1000, time.UTC).Format(time.RFC3339Nano)
 				lines = append(lines, event(i, at, at))
-				rows = append(rows, want("timestamp", unixNano(at), "received_at", unixNano(at), "stream_id", "s1",
+				rows = append(rows, want("timestamp", parquettest.Nanos(at), "received_at", parquettest.Nanos(at), "stream_id", "s1",
 					"source", "payments-app",
 					"event", fmt.Sprintf(`{"transactionId":"txn_%d","status":"declined","amount":%d.5,"message":"card declined"}`, i, i*7),
 					"metadata", `{"env":"prod"}`, "event_amount", float64(i*7)+0.5, "event_status", "declined",

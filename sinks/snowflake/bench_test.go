@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/ingestd/ingestd/sinks/internal/benchwrite"
 )
 
 // BenchmarkBodies measures building a 1000-event batch's request bodies.
@@ -41,20 +43,12 @@ func BenchmarkWriteBatch(b *testing.B) {
 			f := newFake(b)
 			o := f.options()
 			o.Compression = comp
-			s := f.sink(o)
-			batch := batchOf(1000, 0, cp(1))
-			b.ReportAllocs()
-			b.SetBytes(int64(len(batch.Data)))
-			for b.Loop() {
-				if err := s.WriteBatch(b.Context(), batch); err != nil {
-					b.Fatal(err)
-				}
+			benchwrite.Run(b, f.sink(o), batchOf(1000, 0, cp(1)), func() {
 				f.mu.Lock()
 				f.channel("ingestd-test-0").rows = nil // keep the fake's memory flat
 				f.bodySizes = f.bodySizes[:0]
 				f.mu.Unlock()
-			}
-			b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
+			})
 		})
 	}
 }
@@ -78,14 +72,5 @@ func BenchmarkWriteBatchSinkOnly(b *testing.B) {
 	f := &fake{t: b, srv: srv}
 	o := f.options()
 	o.Compression = CompressionNone
-	s := f.sink(o)
-	batch := batchOf(1000, 0, cp(1))
-	b.ReportAllocs()
-	b.SetBytes(int64(len(batch.Data)))
-	for b.Loop() {
-		if err := s.WriteBatch(b.Context(), batch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
+	benchwrite.Run(b, f.sink(o), batchOf(1000, 0, cp(1)), nil)
 }

@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/ingestd/ingestd/core"
 	"github.com/ingestd/ingestd/core/config"
+	"github.com/ingestd/ingestd/sinks/internal/enginetest"
 )
 
 const engineToken = "snowflake-engine-test-token"
@@ -59,7 +57,7 @@ sinks:
 			waitRows(t, f, (requests-1)*perRequest)
 			time.Sleep(300 * time.Millisecond)
 		}
-		post(t, e1, r, perRequest)
+		enginetest.Post(t, e1, engineToken, "s", r, perRequest)
 	}
 	waitRows(t, f, requests*perRequest)
 	if err := e1.Shutdown(context.Background()); err != nil {
@@ -100,27 +98,6 @@ sinks:
 		t.Fatalf("%d events delivered twice: the restart replayed what the offset tokens covered", twice)
 	}
 	t.Logf("after the crash, %d events came again (the last request's at most)", twice)
-}
-
-func post(t *testing.T, e *core.Engine, r, n int) {
-	t.Helper()
-	var body strings.Builder
-	for i := range n {
-		fmt.Fprintf(&body, `{"source":"t","event":{"request":%d,"n":%d}}`+"\n", r, i)
-	}
-	var req fasthttp.Request
-	req.Header.SetMethod(fasthttp.MethodPost)
-	req.SetRequestURI(core.IngestPath)
-	req.Header.Set("Authorization", "Bearer "+engineToken)
-	req.Header.Set("X-Stream-Id", "s")
-	req.Header.SetContentType("application/x-ndjson")
-	req.SetBodyString(body.String())
-	var ctx fasthttp.RequestCtx
-	ctx.Init(&req, nil, nil)
-	e.Handler(&ctx)
-	if ctx.Response.StatusCode() != 200 {
-		t.Fatalf("request %d: %d %s", r, ctx.Response.StatusCode(), ctx.Response.Body())
-	}
 }
 
 // allRows returns the rows of every channel.

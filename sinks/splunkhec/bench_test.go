@@ -1,7 +1,6 @@
 package splunkhec
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ingestd/ingestd/core/fieldpath"
+	"github.com/ingestd/ingestd/sinks/internal/benchwrite"
 )
 
 func BenchmarkAppendBatch(b *testing.B) {
@@ -29,13 +29,17 @@ func BenchmarkAppendBatch(b *testing.B) {
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
 }
 
+// writeCases are the WriteBatch benchmarks' variants: plain, gzip, and plain with indexer
+// acknowledgement.
+var writeCases = []struct {
+	name, comp string
+	ack        bool
+}{{"none", CompressionNone, false}, {"gzip", CompressionGzip, false}, {"ack", CompressionNone, true}}
+
 // BenchmarkWriteBatch sends 1000-event batches to the test receiver, which decodes and checks
 // every envelope; with ack on, each batch also waits for one ack poll.
 func BenchmarkWriteBatch(b *testing.B) {
-	for _, c := range []struct {
-		name, comp string
-		ack        bool
-	}{{"none", CompressionNone, false}, {"gzip", CompressionGzip, false}, {"ack", CompressionNone, true}} {
+	for _, c := range writeCases {
 		b.Run(c.name, func(b *testing.B) {
 			r := newReceiver(&testing.T{})
 			defer r.srv.Close()
@@ -43,19 +47,11 @@ func BenchmarkWriteBatch(b *testing.B) {
 			o := optionsFor(r)
 			o.Compression = c.comp
 			o.Ack = Ack{Enabled: c.ack, PollInterval: time.Millisecond, Timeout: time.Minute}
-			s := newSink(b, o)
-			batch := batchOf(1000)
-			b.ReportAllocs()
-			b.SetBytes(int64(len(batch.Data)))
-			for b.Loop() {
-				if err := s.WriteBatch(context.Background(), batch); err != nil {
-					b.Fatal(err)
-				}
+			benchwrite.Run(b, newSink(b, o), batchOf(1000), func() {
 				r.mu.Lock()
 				r.envelopes = r.envelopes[:0]
 				r.mu.Unlock()
-			}
-			b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
+			})
 		})
 	}
 }
@@ -72,16 +68,7 @@ func BenchmarkWriteBatchLean(b *testing.B) {
 			defer srv.Close()
 			o := NewOptions()
 			o.URL, o.Token, o.Compression = srv.URL, testToken, comp
-			s := newSink(b, o)
-			batch := batchOf(1000)
-			b.ReportAllocs()
-			b.SetBytes(int64(len(batch.Data)))
-			for b.Loop() {
-				if err := s.WriteBatch(context.Background(), batch); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
+			benchwrite.Run(b, newSink(b, o), batchOf(1000), nil)
 		})
 	}
 }
@@ -97,26 +84,14 @@ func BenchmarkOpenTelemetry(b *testing.B) {
 		b.Skipf("the OpenTelemetry HEC receiver is missing (%v); build it with `make deps`", err)
 	}
 	addr := startOtelhec(b, bin, os.DevNull)
-	for _, c := range []struct {
-		name, comp string
-		ack        bool
-	}{{"none", CompressionNone, false}, {"gzip", CompressionGzip, false}, {"ack", CompressionNone, true}} {
+	for _, c := range writeCases {
 		b.Run(c.name, func(b *testing.B) {
 			o := NewOptions()
 			o.URL, o.Token, o.Compression = "http://"+addr, testToken, c.comp
 			o.HostField, o.Sourcetype = "metadata.host", "_json"
 			o.Fields = map[string]string{"env": "metadata.env", "event_id": "event_id"}
 			o.Ack = Ack{Enabled: c.ack, PollInterval: time.Millisecond, Timeout: time.Minute}
-			s := newSink(b, o)
-			batch := batchOf(1000)
-			b.ReportAllocs()
-			b.SetBytes(int64(len(batch.Data)))
-			for b.Loop() {
-				if err := s.WriteBatch(context.Background(), batch); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "events/s")
+			benchwrite.Run(b, newSink(b, o), batchOf(1000), nil)
 		})
 	}
 }

@@ -7,13 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ingestd/ingestd/sinks/internal/realserver"
 )
 
 // otelRecord is one line of otelhec's output: a log record as the OpenTelemetry Collector's
@@ -108,40 +108,9 @@ func otelhecBinary() (string, error) {
 // records to out, until the test ends; it returns the address once the port accepts.
 func startOtelhec(tb testing.TB, bin, out string) string {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "-listen", addr, "-out", out, "-ack")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if tb.Failed() {
-			tb.Logf("otelhec stderr:\n%s", stderr.String())
-		}
-	})
-	waitReady(tb, addr)
+	addr := realserver.FreeAddr(tb)
+	realserver.Start(tb, bin, []string{"-listen", addr, "-out", out, "-ack"}, func() bool { return realserver.Dials(addr) })
 	return addr
-}
-
-func waitReady(t testing.TB, addr string) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("otelhec did not listen on %s", addr)
-		}
-	}
 }
 
 // readRecords waits until out holds n records and decodes them in order.

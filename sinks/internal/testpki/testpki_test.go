@@ -6,12 +6,12 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/ingestd/ingestd/sinks/internal/helpertest"
 )
 
 // handshake runs a TLS server with cfg on a loopback port (a real socket, standing for any
@@ -128,28 +128,19 @@ func TestCertFile(t *testing.T) {
 	}
 }
 
-// fatalTB records Fatal and ends the goroutine as testing.T does; its TempDir does not exist.
-type fatalTB struct {
+// goneTemp is a test whose TempDir does not exist.
+type goneTemp struct {
 	testing.TB
 	dir string
-	msg string
 }
 
-func (f *fatalTB) Helper()           {}
-func (f *fatalTB) TempDir() string   { return f.dir }
-func (f *fatalTB) Fatal(args ...any) { f.msg = fmt.Sprint(args...); runtime.Goexit() }
+func (g goneTemp) TempDir() string { return g.dir }
 
 // TestWriteFailure: a file that cannot be written ends the test, naming the file.
 func TestWriteFailure(t *testing.T) {
-	f := &fatalTB{TB: t, dir: filepath.Join(t.TempDir(), "gone")}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		New(f)
-		t.Error("New returned without its file")
-	}()
-	<-done
-	if !strings.Contains(f.msg, filepath.Join(f.dir, "ca.pem")) {
-		t.Fatalf("Fatal(%q)", f.msg)
+	dir := filepath.Join(t.TempDir(), "gone")
+	r := helpertest.Fails(t, func(tb testing.TB) { New(goneTemp{tb, dir}) })
+	if !strings.Contains(r.Msg, filepath.Join(dir, "ca.pem")) {
+		t.Fatalf("Fatal(%q)", r.Msg)
 	}
 }
