@@ -77,7 +77,7 @@ bench-compare:
 	$(GO) test ./bench -run '^$$' -bench . -benchmem -cpu 1 -count 6 | tee bench.txt
 	$(GO) run $(BENCHSTAT) -col '.name@(Baseline Ingest)' bench.txt
 
-# The server gets CPU 1 alone (GOMAXPROCS=1) and vegeta the rest, so the figures are ingestd's
+# The server gets CPU 1 alone (taskset) and vegeta the rest, so the figures are ingestd's
 # on one core rather than a contest for the CPUs. LOADTEST_FLAGS adds flags (-sink stdout, ...).
 LOADTEST_FLAGS ?=
 loadtest: build

