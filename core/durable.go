@@ -43,7 +43,7 @@ type durable struct {
 	// marks holds each sink's checkpoint as sinks.Batch.Checkpoint spells it.
 	marks [maxSinkIDs]atomic.Pointer[string]
 
-	copies     []*ticket // unresolved copies made by relocate
+	copies     []*ticket // copies made by relocate and not yet resolved
 	relocateAt int64     // log size past which held-back requests are copied to the head; 0: never
 	relocated  atomic.Uint64
 	relocBytes atomic.Uint64
@@ -355,9 +355,6 @@ func (d *durable) compact() {
 	keep := d.inflight[:0]
 	for i, t := range d.inflight {
 		if t.finished(d.stuck) && (len(keep) == 0 || i+1 < len(d.inflight) && d.inflight[i+1].finished(d.stuck)) {
-			if t.of != nil {
-				d.copies = slices.DeleteFunc(d.copies, func(c *ticket) bool { return c == t })
-			}
 			d.recycle(t)
 			continue
 		}
@@ -367,26 +364,20 @@ func (d *durable) compact() {
 	d.inflight = keep
 }
 
-// resolveCopies marks the copies whose sinks have all finished their request; the request
-// itself can then go.
+// resolveCopies marks the copies whose sinks have all finished their request, and forgets
+// them: the request itself can then go, and so can the copy once compact reaches it.
 func (d *durable) resolveCopies() {
-	for _, c := range d.copies {
-		if c.resolved {
-			continue
-		}
-		done := true
+	d.copies = slices.DeleteFunc(d.copies, func(c *ticket) bool {
 		for m := c.only & d.active &^ c.moved &^ d.stuck; m != 0; m &= m - 1 {
 			s := bits.TrailingZeros64(m)
 			if c.of.bySink[s].Load() != 0 || c.of.replay.Load()&(1<<s) != 0 {
-				done = false
-				break
+				return false
 			}
 		}
-		if done {
-			c.resolved = true
-			c.of.copies--
-		}
-	}
+		c.resolved = true
+		c.of.copies--
+		return true
+	})
 }
 
 // relocate copies the requests that some sinks still hold in the older half of the log to its
@@ -467,8 +458,7 @@ func (d *durable) relocate() {
 			req = req.of
 		}
 		c := d.ticket(pos)
-		c.pending.Store(0)
-		c.processed.Store(true)
+		c.processed.Store(true) // its pending hold is unused: resolved says when it is done
 		c.of, c.only = req, j.sinks
 		req.copies++
 		j.t.moved |= j.sinks

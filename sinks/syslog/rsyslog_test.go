@@ -22,10 +22,6 @@ type rsyslog struct {
 
 func startRsyslog(t testing.TB) *rsyslog {
 	t.Helper()
-	bin, err := exec.LookPath("rsyslogd")
-	if err != nil {
-		t.Fatal("rsyslogd is not on PATH; the syslog integration test needs it: apt-get install -y rsyslog")
-	}
 	dir := t.TempDir()
 	r := &rsyslog{tcp: freePort(t, "tcp"), udp: freePort(t, "udp"), dir: dir}
 	_, tcpPort, _ := net.SplitHostPort(r.tcp)
@@ -40,11 +36,22 @@ template(name="fields" type="string" string="%%pri%%|%%timereported:::date-rfc33
 action(type="omfile" file=%[4]q template="raw")
 action(type="omfile" file=%[5]q template="fields")
 `, dir, tcpPort, udpPort, filepath.Join(dir, "raw.log"), filepath.Join(dir, "fields.log"))
-	confFile := filepath.Join(dir, "rsyslog.conf")
+	r.run(t, conf)
+	return r
+}
+
+// run starts rsyslogd on conf, stops it when t ends, and waits until it listens on r.tcp.
+func (r *rsyslog) run(t testing.TB, conf string) {
+	t.Helper()
+	bin, err := exec.LookPath("rsyslogd")
+	if err != nil {
+		t.Fatal("rsyslogd is not on PATH; the syslog integration tests need it: apt-get install -y rsyslog rsyslog-gnutls")
+	}
+	confFile := filepath.Join(r.dir, "rsyslog.conf")
 	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-n", "-f", confFile, "-i", filepath.Join(dir, "rsyslogd.pid"))
+	cmd := exec.Command(bin, "-n", "-f", confFile, "-i", filepath.Join(r.dir, "rsyslogd.pid"))
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -58,14 +65,13 @@ action(type="omfile" file=%[5]q template="fields")
 		c, err := net.Dial("tcp", r.tcp)
 		if err == nil {
 			c.Close()
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("rsyslogd does not listen on %s: %v\n%s", r.tcp, err, out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return r
 }
 
 // freePort returns a loopback address whose port was free a moment ago.

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,46 +18,17 @@ import (
 // each message as received to raw.log.
 func startRsyslogTLS(t *testing.T, ca *testpki.CA) *rsyslog {
 	t.Helper()
-	bin, err := exec.LookPath("rsyslogd")
-	if err != nil {
-		t.Fatal("rsyslogd is not on PATH; the syslog integration test needs it: apt-get install -y rsyslog rsyslog-gnutls")
-	}
-	dir := t.TempDir()
 	server := ca.Server(t)
-	r := &rsyslog{tcp: freePort(t, "tcp"), dir: dir}
+	r := &rsyslog{tcp: freePort(t, "tcp"), dir: t.TempDir()}
 	_, port, _ := net.SplitHostPort(r.tcp)
-	conf := fmt.Sprintf(`global(workDirectory=%q maxMessageSize="64k"
+	r.run(t, fmt.Sprintf(`global(workDirectory=%q maxMessageSize="64k"
   DefaultNetstreamDriverCAFile=%q DefaultNetstreamDriverCertFile=%q DefaultNetstreamDriverKeyFile=%q)
 module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="x509/certvalid")
 input(type="imtcp" address="127.0.0.1" port=%q)
 template(name="raw" type="string" string="%%rawmsg%%\n")
 action(type="omfile" file=%q template="raw")
-`, dir, ca.CertFile, server.CertFile, server.KeyFile, port, filepath.Join(dir, "raw.log"))
-	confFile := filepath.Join(dir, "rsyslog.conf")
-	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-n", "-f", confFile, "-i", filepath.Join(dir, "rsyslogd.pid"))
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	})
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		c, err := net.Dial("tcp", r.tcp)
-		if err == nil {
-			c.Close()
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rsyslogd does not listen on %s (is rsyslog-gnutls installed?): %v\n%s", r.tcp, err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+`, r.dir, ca.CertFile, server.CertFile, server.KeyFile, port, filepath.Join(r.dir, "raw.log")))
+	return r
 }
 
 // TestRsyslogTLS sends RFC 5424 over TLS, octet-counted, to a real rsyslog that checks the
