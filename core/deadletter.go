@@ -277,11 +277,7 @@ func writeWithRetry(ctx context.Context, sk sinks.Sink, b *sinks.Batch, r config
 		}
 		kind, least := sinks.Classify(err)
 		if kind == sinks.TooLarge && b.Events > 1 {
-			cut, n := 0, 0
-			for n < b.Events/2 {
-				cut += bytes.IndexByte(b.Data[cut:], '\n') + 1
-				n++
-			}
+			cut, n := half(b)
 			first, second := *b, *b
 			first.Data, first.Events = b.Data[:cut], n
 			second.Data, second.Events = b.Data[cut:], b.Events-n

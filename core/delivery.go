@@ -210,11 +210,8 @@ func (sr *sinkRunner) write(b *sinks.Batch, logged bool) string {
 
 // split writes b's lines as two batches of about half the events each.
 func (sr *sinkRunner) split(b *sinks.Batch, logged bool) string {
-	cut, n, failed := 0, 0, ""
-	for n < b.Events/2 {
-		cut += bytes.IndexByte(b.Data[cut:], '\n') + 1
-		n++
-	}
+	cut, n := half(b)
+	failed := ""
 	for _, part := range [2]struct {
 		data   []byte
 		events int
@@ -228,6 +225,15 @@ func (sr *sinkRunner) split(b *sinks.Batch, logged bool) string {
 		sr.recycle(h)
 	}
 	return failed
+}
+
+// half returns where b's first half of lines ends, and how many events that is.
+func half(b *sinks.Batch) (cut, n int) {
+	for n < b.Events/2 {
+		cut += bytes.IndexByte(b.Data[cut:], '\n') + 1
+		n++
+	}
+	return cut, n
 }
 
 // deadLetter keeps b's events in the dead-letter queue with the reason they were refused (each

@@ -253,3 +253,43 @@ sinks:
 		t.Fatalf("dropped{replay_invalid} = %v, want 1 request", n)
 	}
 }
+
+// A request relocate cannot copy (its record is gone, or is not a request record) stays where
+// it is, held as before: no copy is tracked and the sink's checkpoint does not pass it.
+func TestRelocateKeepsWhatItCannotCopy(t *testing.T) {
+	for _, missing := range []bool{true, false} {
+		t.Run(fmt.Sprintf("record missing %v", missing), func(t *testing.T) {
+			d, err := openDurable(config.WAL{Dir: t.TempDir(), MaxBytes: 1 << 30, SegmentBytes: 1 << 20}, map[int]string{0: "down"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.close()
+			var positions []wal.Position
+			for _, payload := range []string{"not a request record", "x", "y", "z"} {
+				pos, err := d.log.Append(context.Background(), []byte(payload))
+				if err != nil {
+					t.Fatal(err)
+				}
+				positions = append(positions, pos)
+			}
+			tk := newTicket(false)
+			tk.pos = positions[0]
+			if missing {
+				tk.pos = 1 // no record starts there
+			}
+			tk.hold(0) // the sink that is down holds some of its events
+			tk.appended()
+			d.track(tk)
+			d.relocate()
+			if n := d.relocated.Load(); n != 0 || len(d.copies) != 0 || tk.moved != 0 {
+				t.Fatalf("relocated %d, %d copies, moved %b: want nothing copied", n, len(d.copies), tk.moved)
+			}
+			if err := d.advance(); err != nil {
+				t.Fatal(err)
+			}
+			if cp, _ := d.log.Checkpoint("down"); cp >= tk.pos {
+				t.Fatalf("checkpoint %d passed a request the sink still holds", cp)
+			}
+		})
+	}
+}
