@@ -137,21 +137,27 @@ func TestFound(t *testing.T) {
 		`source="a"`, `event={ "status" : [ 1 ] }`, `event.status=[ 1 ]`)
 }
 
+// expectFound scans body with s and compares what it found in each event, rendered, with want.
+func expectFound(t *testing.T, s *Scanner, names []string, format Format, body string, want []string) {
+	t.Helper()
+	if err := s.Scan([]byte(body), format, Limits{}); err != nil {
+		t.Fatalf("Scan(%q): %v", body, err)
+	}
+	var got []string
+	for k := range s.Events {
+		got = append(got, strings.Join(renderFound([]byte(body), s, names, k), " "))
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Scan(%q) found\ngot  %q\nwant %q", body, got, want)
+	}
+}
+
 func TestFoundDup(t *testing.T) {
 	fields, names := pathFields("source", "sample_rate", "event.status", "event.card.number")
 	s := Scanner{Fields: fields}
 	f := func(body string, want ...string) {
 		t.Helper()
-		if err := s.Scan([]byte(body), NDJSON, Limits{}); err != nil {
-			t.Fatalf("Scan(%q): %v", body, err)
-		}
-		var got []string
-		for k := range s.Events {
-			got = append(got, strings.Join(renderFound([]byte(body), &s, names, k), " "))
-		}
-		if !slices.Equal(got, want) {
-			t.Fatalf("Scan(%q) found\ngot  %q\nwant %q", body, got, want)
-		}
+		expectFound(t, &s, names, NDJSON, body, want)
 	}
 
 	// At level 1, for a key that the scanner does not reject as a duplicate itself.
@@ -179,16 +185,7 @@ func TestFoundEvents(t *testing.T) {
 	s := Scanner{Fields: fields}
 	f := func(format Format, body string, want ...string) {
 		t.Helper()
-		if err := s.Scan([]byte(body), format, Limits{}); err != nil {
-			t.Fatalf("Scan(%q): %v", body, err)
-		}
-		var got []string
-		for k := range s.Events {
-			got = append(got, strings.Join(renderFound([]byte(body), &s, names, k), " "))
-		}
-		if !slices.Equal(got, want) {
-			t.Fatalf("Scan(%q) found\ngot  %q\nwant %q", body, got, want)
-		}
+		expectFound(t, &s, names, format, body, want)
 	}
 	f(NDJSON, "{\"source\":\"a\",\"event\":{\"k\":1}}\n\n{\"source\":\"b\",\"event\":{},\"metadata\":{\"env\":\"p\"}}\r\n{\"source\":\"c\",\"event\":{\"k\":{\"y\":1}}}\n",
 		`source="a" event={"k":1} event.k=1`,
